@@ -1,0 +1,408 @@
+package binaries
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kubeworkshop/kubeworkshop/harness/repo"
+)
+
+// Names of the binaries in a Set.
+const (
+	KubeAPIServer         = "kube-apiserver"
+	KubeControllerManager = "kube-controller-manager"
+	KubeScheduler         = "kube-scheduler"
+	Kubectl               = "kubectl"
+	Etcd                  = "etcd"
+	Kwok                  = "kwok"
+	Kwokctl               = "kwokctl"
+	Kind                  = "kind"
+)
+
+// KubernetesVersion is the Kubernetes release the binaries are built from.
+const KubernetesVersion = "v1.37.0"
+
+// Binary describes one binary: the file name in the cache, the package in
+// the tools module it is built from, and the arguments that make it print
+// its version (used to check that a freshly built file runs).
+type Binary struct {
+	Name        string
+	Package     string
+	VersionArgs []string
+}
+
+// All lists every binary of a Set in build order: the ones a kwok cluster
+// needs first.
+var All = []Binary{
+	{KubeAPIServer, "k8s.io/kubernetes/cmd/kube-apiserver", []string{"--version"}},
+	{Etcd, "go.etcd.io/etcd/server/v3", []string{"--version"}},
+	{Kwok, "sigs.k8s.io/kwok/cmd/kwok", []string{"--version"}},
+	{Kwokctl, "sigs.k8s.io/kwok/cmd/kwokctl", []string{"--version"}},
+	{KubeControllerManager, "k8s.io/kubernetes/cmd/kube-controller-manager", []string{"--version"}},
+	{KubeScheduler, "k8s.io/kubernetes/cmd/kube-scheduler", []string{"--version"}},
+	{Kubectl, "k8s.io/kubernetes/cmd/kubectl", []string{"version", "--client"}},
+	{Kind, "sigs.k8s.io/kind", []string{"version"}},
+}
+
+// recipe is part of the cache key: changing how binaries are built must
+// select a new cache folder, just as changing a pinned version does.
+var recipe = []string{"-trimpath", "-ldflags", ldflags()}
+
+func ldflags() string {
+	major, minor := "1", "37"
+	var b strings.Builder
+	b.WriteString("-s -w")
+	for _, pkg := range []string{"k8s.io/component-base/version", "k8s.io/client-go/pkg/version"} {
+		fmt.Fprintf(&b, " -X %s.gitVersion=%s -X %s.gitMajor=%s -X %s.gitMinor=%s -X %s.gitTreeState=clean",
+			pkg, KubernetesVersion, pkg, major, pkg, minor, pkg)
+	}
+	return b.String()
+}
+
+// Sentinel errors callers can test with errors.Is.
+var (
+	// ErrToolsModuleNotFound means no tools/go.mod was found above the
+	// working directory and none was given with WithToolsDir.
+	ErrToolsModuleNotFound = errors.New("tools module not found")
+	// ErrMissing means a binary is not in the cache and building was
+	// disabled with WithBuild(false).
+	ErrMissing = errors.New("binary not built yet")
+	// ErrCorrupt means a cached binary does not match the checksum or size
+	// recorded when it was built.
+	ErrCorrupt = errors.New("cached binary is corrupt")
+)
+
+// Set is a directory of built binaries for one cache key.
+type Set struct {
+	dir string
+	key string
+}
+
+// Dir is the directory holding every binary of the Set. It is laid out the
+// way envtest expects, so it can be used as KUBEBUILDER_ASSETS.
+func (s *Set) Dir() string { return s.dir }
+
+// Key is the cache key: a hash of tools/go.mod, tools/go.sum and the recipe.
+func (s *Set) Key() string { return s.key }
+
+// Path is the absolute path of the named binary.
+func (s *Set) Path(name string) string { return filepath.Join(s.dir, name) }
+
+type options struct {
+	progress io.Writer
+	cacheDir string
+	toolsDir string
+	goBin    string
+	build    bool
+	verify   bool
+	only     []string
+	bins     []Binary // the catalogue; All unless a test replaces it
+}
+
+// Option configures Ensure.
+type Option func(*options)
+
+// WithProgress sets where build progress is printed (default: io.Discard).
+func WithProgress(w io.Writer) Option { return func(o *options) { o.progress = w } }
+
+// WithCacheDir overrides the cache root (default: CacheRoot()).
+func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
+
+// WithToolsDir sets the directory of the tools module (default: found by
+// walking up from the working directory).
+func WithToolsDir(dir string) Option { return func(o *options) { o.toolsDir = dir } }
+
+// WithGo sets the go command used to build (default: "go" from PATH).
+func WithGo(path string) Option { return func(o *options) { o.goBin = path } }
+
+// WithBuild controls whether missing binaries are built (default true).
+// With false, Ensure fails with ErrMissing instead.
+func WithBuild(build bool) Option { return func(o *options) { o.build = build } }
+
+// WithVerify makes Ensure check every cached binary against the SHA-256
+// recorded when it was built, instead of only its size. A corrupt binary is
+// then rebuilt when building is enabled, and reported with ErrCorrupt
+// otherwise.
+func WithVerify(verify bool) Option { return func(o *options) { o.verify = verify } }
+
+// WithOnly limits Ensure to the named binaries (default: All).
+func WithOnly(names ...string) Option { return func(o *options) { o.only = names } }
+
+// CacheRoot is the per-user directory under which the workshop keeps
+// binaries and cluster state: $KUBEWORKSHOP_CACHE if set, otherwise
+// kubeworkshop/ under os.UserCacheDir().
+func CacheRoot() (string, error) {
+	if dir := os.Getenv("KUBEWORKSHOP_CACHE"); dir != "" {
+		return filepath.Abs(dir)
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("find user cache directory (set KUBEWORKSHOP_CACHE): %w", err)
+	}
+	return filepath.Join(base, "kubeworkshop"), nil
+}
+
+// FindToolsDir walks up from dir to find the repository's tools module.
+func FindToolsDir(dir string) (string, error) {
+	root, err := repo.Root(dir)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrToolsModuleNotFound, err)
+	}
+	return filepath.Join(root, "tools"), nil
+}
+
+// Key computes the cache key of a tools module directory.
+func Key(toolsDir string) (string, error) {
+	h := sha256.New()
+	for _, f := range []string{"go.mod", "go.sum"} {
+		b, err := os.ReadFile(filepath.Join(toolsDir, f))
+		if err != nil {
+			return "", fmt.Errorf("read tools module: %w", err)
+		}
+		fmt.Fprintf(h, "%s %d\n", f, len(b))
+		h.Write(b)
+	}
+	fmt.Fprintf(h, "recipe %q\n", recipe)
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// Ensure returns the Set for the tools module, building any binary that is
+// missing (or, with WithVerify, corrupt). A warm call only stats files.
+func Ensure(ctx context.Context, opts ...Option) (*Set, error) {
+	o := options{progress: io.Discard, goBin: "go", build: true, bins: All}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.toolsDir == "" {
+		var err error
+		if o.toolsDir, err = FindToolsDir(""); err != nil {
+			return nil, err
+		}
+	}
+	if o.cacheDir == "" {
+		root, err := CacheRoot()
+		if err != nil {
+			return nil, err
+		}
+		o.cacheDir = root
+	}
+	key, err := Key(o.toolsDir)
+	if err != nil {
+		return nil, err
+	}
+	set := &Set{dir: filepath.Join(o.cacheDir, "tools", key), key: key}
+	wanted, err := selectBinaries(o.bins, o.only)
+	if err != nil {
+		return nil, err
+	}
+
+	todo, err := set.check(wanted, o.verify, o.build)
+	if err != nil || len(todo) == 0 {
+		return set, err
+	}
+	if !o.build {
+		names := make([]string, len(todo))
+		for i, b := range todo {
+			names[i] = b.Name
+		}
+		return nil, fmt.Errorf("%w: %s missing from %s: run `go tool mage tools`", ErrMissing, strings.Join(names, ", "), set.dir)
+	}
+
+	if err := os.MkdirAll(set.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create cache directory: %w", err)
+	}
+	unlock, err := lock(filepath.Join(set.dir, ".lock"))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	// Another process may have built some binaries while we waited.
+	if todo, err = set.check(todo, o.verify, true); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.progress, "building %d pinned binaries into %s (a cold build takes several minutes)\n", len(todo), set.dir)
+	start := time.Now()
+	for i, b := range todo {
+		t := time.Now()
+		fmt.Fprintf(o.progress, "[%d/%d] %s (%s) ...\n", i+1, len(todo), b.Name, b.Package)
+		if err := set.build(ctx, o, b); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(o.progress, "[%d/%d] %s built in %s\n", i+1, len(todo), b.Name, time.Since(t).Round(time.Second))
+	}
+	fmt.Fprintf(o.progress, "built %d binaries in %s\n", len(todo), time.Since(start).Round(time.Second))
+	return set, nil
+}
+
+func selectBinaries(all []Binary, names []string) ([]Binary, error) {
+	if len(names) == 0 {
+		return all, nil
+	}
+	var out []Binary
+	for _, n := range names {
+		found := false
+		for _, b := range all {
+			if b.Name == n {
+				out = append(out, b)
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown binary %q", n)
+		}
+	}
+	return out, nil
+}
+
+// check returns the binaries that need building. A binary whose recorded
+// size or checksum does not match is corrupt: it is returned for rebuilding
+// when rebuild is true, and reported as ErrCorrupt otherwise.
+func (s *Set) check(bins []Binary, verify, rebuild bool) ([]Binary, error) {
+	var todo []Binary
+	for _, b := range bins {
+		switch err := s.checkOne(b, verify); {
+		case err == nil:
+		case errors.Is(err, os.ErrNotExist):
+			todo = append(todo, b)
+		case errors.Is(err, ErrCorrupt) && rebuild && verify:
+			todo = append(todo, b)
+		default:
+			return nil, err
+		}
+	}
+	return todo, nil
+}
+
+func (s *Set) checkOne(b Binary, verify bool) error {
+	path := s.Path(b.Name)
+	sumFile, err := os.ReadFile(path + ".sha256")
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	fields := strings.Fields(string(sumFile))
+	if len(fields) != 2 {
+		return corrupt(path, "unreadable checksum file")
+	}
+	size, err := strconv.ParseInt(fields[1], 10, 64)
+	if err != nil || size != fi.Size() {
+		return corrupt(path, fmt.Sprintf("size %d, recorded %s", fi.Size(), fields[1]))
+	}
+	if !verify {
+		return nil
+	}
+	sum, err := fileSHA256(path)
+	if err != nil {
+		return err
+	}
+	if sum != fields[0] {
+		return corrupt(path, "checksum mismatch")
+	}
+	return nil
+}
+
+func corrupt(path, why string) error {
+	return fmt.Errorf("%w: %s (%s): run `go tool mage tools` to rebuild it", ErrCorrupt, path, why)
+}
+
+func (s *Set) build(ctx context.Context, o options, b Binary) error {
+	tmp, err := os.CreateTemp(s.dir, ".build-"+b.Name+"-*")
+	if err != nil {
+		return fmt.Errorf("build %s: %w", b.Name, err)
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name()) // a no-op once renamed into place
+
+	args := append([]string{"build", "-o", tmp.Name()}, recipe...)
+	cmd := exec.CommandContext(ctx, o.goBin, append(args, b.Package)...)
+	cmd.Dir = o.toolsDir
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	cmd.Stdout, cmd.Stderr = o.progress, o.progress
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("build %s: %w", b.Name, ctx.Err())
+		}
+		return fmt.Errorf("build %s from %s: %w", b.Name, b.Package, err)
+	}
+	out, err := exec.CommandContext(ctx, tmp.Name(), b.VersionArgs...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("run freshly built %s %s: %w\n%s", b.Name, strings.Join(b.VersionArgs, " "), err, out)
+	}
+	sum, err := fileSHA256(tmp.Name())
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(tmp.Name())
+	if err != nil {
+		return err
+	}
+	// The checksum file is written before the binary is renamed into place:
+	// a binary without its checksum file is never trusted.
+	if err := writeFileAtomic(s.Path(b.Name)+".sha256", fmt.Sprintf("%s %d\n", sum, fi.Size())); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), s.Path(b.Name)); err != nil {
+		return fmt.Errorf("install %s: %w", b.Name, err)
+	}
+	return nil
+}
+
+func writeFileAtomic(path, content string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.WriteString(content); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("hash %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// lock takes an exclusive advisory lock so that two processes never build
+// into the same cache folder at once.
+func lock(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock binary cache: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock binary cache: %w", err)
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}

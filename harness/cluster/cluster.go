@@ -1,0 +1,387 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
+	"github.com/kubeworkshop/kubeworkshop/harness/cluster/internal/backend"
+	"github.com/kubeworkshop/kubeworkshop/harness/cluster/internal/existing"
+	"github.com/kubeworkshop/kubeworkshop/harness/cluster/internal/kind"
+	"github.com/kubeworkshop/kubeworkshop/harness/cluster/internal/kwok"
+	"github.com/kubeworkshop/kubeworkshop/harness/repo"
+)
+
+// Provider names accepted by WithProvider and CLUSTER_PROVIDER.
+const (
+	Kwok     = "kwok"
+	Kind     = "kind"
+	Existing = "existing"
+)
+
+// Providers lists the valid provider names, the default first.
+var Providers = []string{Kwok, Kind, Existing}
+
+// Defaults.
+const (
+	DefaultProvider    = Kwok
+	DefaultName        = "workshop"
+	DefaultNodes       = 3
+	DefaultWaitTimeout = 2 * time.Minute
+)
+
+// Sentinel errors callers can test with errors.Is.
+var (
+	// ErrUnknownProvider: the provider name is not one of Providers.
+	ErrUnknownProvider = errors.New("unknown cluster provider")
+	// ErrInvalidName: the cluster name is not a DNS-1123 label.
+	ErrInvalidName = errors.New("invalid cluster name")
+	// ErrInvalidOption: another option (port, node count, ...) is invalid.
+	ErrInvalidOption = errors.New("invalid cluster option")
+	// ErrPortInUse: the requested API server port is already taken.
+	ErrPortInUse = errors.New("port already in use")
+	// ErrNotReady: the cluster did not become (or is not) healthy.
+	ErrNotReady = errors.New("cluster not ready")
+	// ErrNoContainerRuntime: kind has no usable Docker/Podman/nerdctl.
+	ErrNoContainerRuntime = kind.ErrNoContainerRuntime
+	// ErrUnsupported: the provider cannot do the requested operation.
+	ErrUnsupported = backend.ErrUnsupported
+)
+
+type options struct {
+	provider      string
+	name          string
+	log           io.Writer
+	apiServerPort int
+	nodes         int
+	waitTimeout   time.Duration
+	cacheDir      string
+	repoDir       string
+	kindConfig    string
+	kindImage     string
+	kubeconfig    string // existing provider
+	configFile    string // provider-native extra config (e2e-framework)
+	switchContext bool
+}
+
+// Option configures a Provider.
+type Option func(*options)
+
+// WithProvider selects the backend: Kwok (default), Kind or Existing.
+func WithProvider(name string) Option { return func(o *options) { o.provider = name } }
+
+// WithName sets the cluster name (default "workshop").
+func WithName(name string) Option { return func(o *options) { o.name = name } }
+
+// WithLog sets where progress is printed (default: nowhere).
+func WithLog(w io.Writer) Option { return func(o *options) { o.log = w } }
+
+// WithAPIServerPort pins the API server's host port (default 0: any free port).
+func WithAPIServerPort(port int) Option { return func(o *options) { o.apiServerPort = port } }
+
+// WithNodes sets how many simulated nodes a kwok cluster gets (default 3).
+func WithNodes(n int) Option { return func(o *options) { o.nodes = n } }
+
+// WithWaitTimeout bounds how long Up waits for a new cluster to be ready.
+func WithWaitTimeout(d time.Duration) Option { return func(o *options) { o.waitTimeout = d } }
+
+// WithCacheDir sets where binaries and cluster state live (default:
+// binaries.CacheRoot()).
+func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
+
+// WithRepoDir sets the repository root holding tools/ and kwok/ (default:
+// found by walking up from the working directory).
+func WithRepoDir(dir string) Option { return func(o *options) { o.repoDir = dir } }
+
+// WithKindConfig uses a kind config file instead of the workshop's.
+func WithKindConfig(path string) Option { return func(o *options) { o.kindConfig = path } }
+
+// WithKindNodeImage overrides kind's node image (default kindest/node:v1.37.0).
+func WithKindNodeImage(image string) Option { return func(o *options) { o.kindImage = image } }
+
+// WithKubeconfig sets the kubeconfig of the existing provider (default:
+// KUBECONFIG, then ~/.kube/config).
+func WithKubeconfig(path string) Option { return func(o *options) { o.kubeconfig = path } }
+
+// WithSwitchContext controls whether Up adds the cluster's context to the
+// default kubeconfig and makes it current, as kind and kwokctl do
+// (default true).
+func WithSwitchContext(on bool) Option { return func(o *options) { o.switchContext = on } }
+
+// Env is the environment NewFromEnv reads: CLUSTER_PROVIDER, CLUSTER_NAME,
+// CLUSTER_API_PORT, CLUSTER_NODES, KIND_CONFIG, KIND_NODE_IMAGE, KUBECONFIG.
+func Env(getenv func(string) string) ([]Option, error) {
+	var opts []Option
+	if v := getenv("CLUSTER_PROVIDER"); v != "" {
+		opts = append(opts, WithProvider(v))
+	}
+	if v := getenv("CLUSTER_NAME"); v != "" {
+		opts = append(opts, WithName(v))
+	}
+	for _, e := range []struct {
+		name string
+		set  func(int) Option
+	}{{"CLUSTER_API_PORT", WithAPIServerPort}, {"CLUSTER_NODES", WithNodes}} {
+		if v := getenv(e.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s=%q is not a number", ErrInvalidOption, e.name, v)
+			}
+			opts = append(opts, e.set(n))
+		}
+	}
+	if v := getenv("KIND_CONFIG"); v != "" {
+		opts = append(opts, WithKindConfig(v))
+	}
+	if v := getenv("KIND_NODE_IMAGE"); v != "" {
+		opts = append(opts, WithKindNodeImage(v))
+	}
+	if v := getenv("KUBECONFIG"); v != "" {
+		opts = append(opts, WithKubeconfig(v))
+	}
+	return opts, nil
+}
+
+// NewFromEnv is New with the options read from the environment (see Env),
+// followed by opts.
+func NewFromEnv(opts ...Option) (*Provider, error) {
+	envOpts, err := Env(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return New(append(envOpts, opts...)...)
+}
+
+// Provider gives access to one named cluster of one provider.
+type Provider struct {
+	o options
+	b backend.Backend
+	// err is an option error found by an e2e-framework With* method, which
+	// cannot return one; Create reports it.
+	err error
+}
+
+// New validates the options and returns a Provider. Nothing is created
+// until Up.
+func New(opts ...Option) (*Provider, error) {
+	o := options{provider: DefaultProvider, name: DefaultName, log: io.Discard, nodes: DefaultNodes,
+		waitTimeout: DefaultWaitTimeout, switchContext: true}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	p := &Provider{o: o}
+	if err := p.init(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// ValidateName checks a cluster name: lower-case letters, digits and '-',
+// starting and ending with a letter or digit, at most 40 characters (kind
+// derives container and network names from it).
+func ValidateName(name string) error {
+	if len(name) > 40 || !nameRE.MatchString(name) {
+		return fmt.Errorf("%w %q: use lower-case letters, digits and '-', start and end with a letter or digit, at most 40 characters (e.g. CLUSTER_NAME=workshop)", ErrInvalidName, name)
+	}
+	return nil
+}
+
+func (p *Provider) init() error {
+	o := &p.o
+	if err := ValidateName(o.name); err != nil {
+		return err
+	}
+	if o.apiServerPort < 0 || o.apiServerPort > 65535 {
+		return fmt.Errorf("%w: API server port %d is outside 0–65535 (CLUSTER_API_PORT)", ErrInvalidOption, o.apiServerPort)
+	}
+	if o.nodes < 0 || o.nodes > 1000 {
+		return fmt.Errorf("%w: %d nodes is outside 0–1000 (CLUSTER_NODES)", ErrInvalidOption, o.nodes)
+	}
+	if o.cacheDir == "" {
+		root, err := binaries.CacheRoot()
+		if err != nil {
+			return err
+		}
+		o.cacheDir = root
+	}
+	switch o.provider {
+	case Kwok:
+		if o.repoDir == "" {
+			root, err := repo.Root("")
+			if err != nil {
+				return fmt.Errorf("kwok provider: %w", err)
+			}
+			o.repoDir = root
+		}
+		bins := func(ctx context.Context, only ...string) (*binaries.Set, error) {
+			return binaries.Ensure(ctx, binaries.WithToolsDir(filepath.Join(o.repoDir, "tools")),
+				binaries.WithCacheDir(o.cacheDir), binaries.WithProgress(o.log), binaries.WithOnly(only...))
+		}
+		p.b = kwok.New(o.name, o.cacheDir, filepath.Join(o.repoDir, "kwok"), bins)
+	case Kind:
+		p.b = kind.New(o.name, o.cacheDir, o.kindConfig, o.kindImage)
+	case Existing:
+		p.b = existing.New(o.kubeconfig)
+	default:
+		return fmt.Errorf("%w %q (CLUSTER_PROVIDER): valid providers are %s", ErrUnknownProvider, o.provider, strings.Join(Providers, ", "))
+	}
+	return nil
+}
+
+// Name is the cluster name.
+func (p *Provider) Name() string { return p.o.name }
+
+// ProviderName is the backend's name: kwok, kind or existing.
+func (p *Provider) ProviderName() string { return p.o.provider }
+
+// KubeconfigPath is the cluster's standalone kubeconfig: a stable path
+// under the cache directory for kwok and kind, KUBECONFIG for existing.
+func (p *Provider) KubeconfigPath() string { return p.b.KubeconfigPath() }
+
+// RESTConfig loads a client configuration for the cluster.
+func (p *Provider) RESTConfig() (*rest.Config, error) { return restConfig(p.KubeconfigPath()) }
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	rules := &clientcmd.ClientConfigLoadingRules{Precedence: filepath.SplitList(kubeconfig)}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
+	}
+	return cfg, nil
+}
+
+func (p *Provider) logf(format string, args ...any) { fmt.Fprintf(p.o.log, format+"\n", args...) }
+
+// Up makes sure the cluster exists and is healthy. A healthy cluster of the
+// same name is reused; a stopped one is restarted; otherwise a new one is
+// created and Up waits until its nodes are Ready. created reports whether
+// this call created the cluster. If creation fails or ctx is cancelled
+// (Ctrl-C), whatever was started is deleted again.
+func (p *Provider) Up(ctx context.Context) (created bool, err error) {
+	if p.err != nil {
+		return false, p.err
+	}
+	start := time.Now()
+	exists, err := p.b.Exists(ctx)
+	if err != nil {
+		return false, fmt.Errorf("%s cluster %q: %w", p.o.provider, p.o.name, err)
+	}
+	if exists {
+		return false, p.reuse(ctx, start)
+	}
+	if p.o.provider == Existing {
+		return false, p.b.Create(ctx, backend.CreateOptions{})
+	}
+	if err := checkPortFree(p.o.apiServerPort); err != nil {
+		return false, err
+	}
+	p.logf("creating %s cluster %q ...", p.o.provider, p.o.name)
+	err = p.b.Create(ctx, backend.CreateOptions{ConfigFile: p.o.configFile, APIServerPort: p.o.apiServerPort, Nodes: p.o.nodes, Log: p.o.log})
+	if err == nil {
+		err = p.waitReady(ctx, p.o.waitTimeout)
+	}
+	if err != nil {
+		cctx, cancel := backend.Cleanup(ctx)
+		defer cancel()
+		if derr := p.b.Delete(cctx); derr != nil {
+			err = errors.Join(err, fmt.Errorf("clean up half-created cluster: %w", derr))
+		}
+		return false, fmt.Errorf("create %s cluster %q: %w", p.o.provider, p.o.name, err)
+	}
+	if err := p.useContext(); err != nil {
+		return true, err
+	}
+	p.logf("%s cluster %q is ready in %s; kubeconfig: %s", p.o.provider, p.o.name, time.Since(start).Round(100*time.Millisecond), p.KubeconfigPath())
+	return true, nil
+}
+
+func (p *Provider) reuse(ctx context.Context, start time.Time) error {
+	h, err := checkHealth(ctx, p.KubeconfigPath())
+	if err != nil && p.o.provider != Existing {
+		p.logf("%s cluster %q exists but is not healthy (%v); restarting it ...", p.o.provider, p.o.name, err)
+		if serr := p.b.Start(ctx); serr != nil {
+			err = errors.Join(err, serr)
+		} else {
+			err = p.waitReady(ctx, 30*time.Second)
+		}
+	}
+	if err != nil {
+		hint := "run `go tool mage cluster:down` and then `go tool mage cluster:up`"
+		if p.o.provider == Existing {
+			hint = "check that the cluster in KUBECONFIG is running and reachable"
+		}
+		return fmt.Errorf("%s cluster %q: %w; %s", p.o.provider, p.o.name, err, hint)
+	}
+	if p.o.provider != Existing {
+		if err := p.useContext(); err != nil {
+			return err
+		}
+	}
+	if h.Server != "" {
+		p.logf("reusing %s cluster %q at %s (%d/%d nodes Ready, %s)", p.o.provider, p.o.name, h.Server, h.ReadyNodes, h.Nodes, time.Since(start).Round(time.Millisecond))
+	} else {
+		p.logf("reusing %s cluster %q (%s)", p.o.provider, p.o.name, time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// Down deletes the cluster and removes its context from the default
+// kubeconfig. Deleting a cluster that does not exist is not an error; the
+// existing provider never deletes anything.
+func (p *Provider) Down(ctx context.Context) error {
+	if p.o.provider == Existing {
+		p.logf("existing provider: leaving the cluster in %s alone", p.KubeconfigPath())
+		return nil
+	}
+	names := contextNames(p.KubeconfigPath())
+	if err := p.b.Delete(ctx); err != nil {
+		return fmt.Errorf("delete %s cluster %q: %w", p.o.provider, p.o.name, err)
+	}
+	if err := forgetContexts(names, p.o.cacheDir); err != nil {
+		return err
+	}
+	p.logf("deleted %s cluster %q", p.o.provider, p.o.name)
+	return nil
+}
+
+// ExportLogs writes the control plane's logs under dir, where the provider
+// has them.
+func (p *Provider) ExportLogs(ctx context.Context, dir string) error { return p.b.ExportLogs(ctx, dir) }
+
+func checkPortFree(port int) error {
+	if port == 0 {
+		return nil
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("%w: API server port %d: %v; free it or pick another with CLUSTER_API_PORT (0 picks a free port)", ErrPortInUse, port, err)
+	}
+	return l.Close()
+}
+
+// RESTConfigFor loads a client configuration from a kubeconfig path (or a
+// KUBECONFIG-style list of paths).
+func RESTConfigFor(kubeconfig string) (*rest.Config, error) { return restConfig(kubeconfig) }
+
+// DetectContainerRuntime names the container engine kind would use
+// (docker, podman or nerdctl), or fails with ErrNoContainerRuntime saying
+// why none is usable.
+func DetectContainerRuntime(ctx context.Context) (string, error) {
+	rt, err := kind.DetectRuntime(ctx, exec.LookPath, kind.RealExec)
+	return rt.Name, err
+}

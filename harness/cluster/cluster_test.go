@@ -1,0 +1,213 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// repoRoot is the repository root, where tools/ and kwok/ live.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func TestNewValidates(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr error
+		wantMsg string
+	}{
+		{"defaults", nil, nil, ""},
+		{"kind", map[string]string{"CLUSTER_PROVIDER": "kind"}, nil, ""},
+		{"existing", map[string]string{"CLUSTER_PROVIDER": "existing"}, nil, ""},
+		{"unknown provider lists the valid ones", map[string]string{"CLUSTER_PROVIDER": "minikube"}, ErrUnknownProvider, "valid providers are kwok, kind, existing"},
+		{"upper case name", map[string]string{"CLUSTER_NAME": "Workshop"}, ErrInvalidName, "lower-case"},
+		{"underscore in name", map[string]string{"CLUSTER_NAME": "my_cluster"}, ErrInvalidName, `"my_cluster"`},
+		{"name ending with dash", map[string]string{"CLUSTER_NAME": "demo-"}, ErrInvalidName, "CLUSTER_NAME"},
+		{"name too long", map[string]string{"CLUSTER_NAME": strings.Repeat("a", 41)}, ErrInvalidName, "40 characters"},
+		{"port not a number", map[string]string{"CLUSTER_API_PORT": "http"}, ErrInvalidOption, "CLUSTER_API_PORT"},
+		{"port out of range", map[string]string{"CLUSTER_API_PORT": "70000"}, ErrInvalidOption, "0–65535"},
+		{"negative nodes", map[string]string{"CLUSTER_NODES": "-1"}, ErrInvalidOption, "CLUSTER_NODES"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts, err := Env(func(k string) string { return tt.env[k] })
+			if err == nil {
+				_, err = New(append(opts, WithRepoDir(repoRoot(t)), WithCacheDir(t.TempDir()))...)
+			}
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Fatalf("got %v; want %v mentioning %q", err, tt.wantErr, tt.wantMsg)
+			}
+		})
+	}
+}
+
+func TestDefaultsAndPaths(t *testing.T) {
+	cache := t.TempDir()
+	p, err := New(WithRepoDir(repoRoot(t)), WithCacheDir(cache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name() != "workshop" || p.ProviderName() != "kwok" {
+		t.Errorf("defaults: got %s/%s, want kwok/workshop", p.ProviderName(), p.Name())
+	}
+	if want := filepath.Join(cache, "kwok", "clusters", "workshop", "kubeconfig.yaml"); p.KubeconfigPath() != want {
+		t.Errorf("kwok kubeconfig = %s, want %s", p.KubeconfigPath(), want)
+	}
+	k, err := New(WithProvider(Kind), WithName("demo"), WithCacheDir(cache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(cache, "kind", "demo", "kubeconfig.yaml"); k.KubeconfigPath() != want {
+		t.Errorf("kind kubeconfig = %s, want %s", k.KubeconfigPath(), want)
+	}
+	e, err := New(WithProvider(Existing), WithKubeconfig("/a:/b"), WithCacheDir(cache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.KubeconfigPath() != "/a:/b" {
+		t.Errorf("existing kubeconfig = %s, want KUBECONFIG as is", e.KubeconfigPath())
+	}
+}
+
+func TestUpRefusesTakenPortBeforeCreating(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	cache := t.TempDir()
+	p, err := New(WithRepoDir(repoRoot(t)), WithCacheDir(cache), WithAPIServerPort(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Up(t.Context())
+	if !errors.Is(err, ErrPortInUse) || !strings.Contains(err.Error(), strconv.Itoa(port)) || !strings.Contains(err.Error(), "CLUSTER_API_PORT") {
+		t.Fatalf("want ErrPortInUse naming the port and the fix, got %v", err)
+	}
+	if entries, _ := os.ReadDir(cache); len(entries) != 0 {
+		t.Errorf("Up left state behind after refusing: %v", entries)
+	}
+}
+
+func TestExistingNeverCreates(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope.yaml")
+	p, err := New(WithProvider(Existing), WithKubeconfig(missing), WithCacheDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Up(context.Background()); err == nil || !strings.Contains(err.Error(), "KUBECONFIG") {
+		t.Fatalf("want an error pointing at KUBECONFIG, got %v", err)
+	}
+	if err := p.Down(context.Background()); err != nil {
+		t.Fatalf("Down of the existing provider must be a no-op, got %v", err)
+	}
+}
+
+func writeKubeconfig(t *testing.T, path, name, server string) {
+	t.Helper()
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: server}
+	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: "t"}
+	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
+	cfg.CurrentContext = name
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUseAndForgetContext(t *testing.T) {
+	cache := t.TempDir()
+	home := t.TempDir()
+	userCfg := filepath.Join(home, "config")
+	writeKubeconfig(t, userCfg, "prod", "https://prod.example:6443")
+	p, err := New(WithRepoDir(repoRoot(t)), WithCacheDir(cache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeKubeconfig(t, p.KubeconfigPath(), "kwok-workshop", "https://127.0.0.1:32000")
+
+	for _, kc := range []struct{ name, env string }{
+		{"KUBECONFIG is the user's file", userCfg},
+		// A KUBECONFIG pointing at the cluster's own standalone file must
+		// not be edited: it vanishes with the cluster.
+		{"KUBECONFIG points into the cache", p.KubeconfigPath()},
+	} {
+		t.Run(kc.name, func(t *testing.T) {
+			t.Setenv("KUBECONFIG", kc.env)
+			t.Setenv("HOME", home)
+			if kc.env != userCfg {
+				// clientcmd's default then is $HOME/.kube/config.
+				writeKubeconfig(t, filepath.Join(home, ".kube", "config"), "prod", "https://prod.example:6443")
+				userCfg := filepath.Join(home, ".kube", "config")
+				defer func() { os.RemoveAll(filepath.Dir(userCfg)) }()
+				check(t, p, userCfg)
+				return
+			}
+			check(t, p, userCfg)
+		})
+	}
+}
+
+func check(t *testing.T, p *Provider, userCfg string) {
+	t.Helper()
+	if err := p.useContext(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := clientcmd.LoadFromFile(userCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CurrentContext != "kwok-workshop" || got.Contexts["prod"] == nil || got.Clusters["kwok-workshop"] == nil {
+		t.Fatalf("after useContext: current=%q contexts=%v", got.CurrentContext, keys(got.Contexts))
+	}
+	if err := forgetContexts(contextNames(p.KubeconfigPath()), p.o.cacheDir); err != nil {
+		t.Fatal(err)
+	}
+	got, err = clientcmd.LoadFromFile(userCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Contexts["kwok-workshop"] != nil || got.Clusters["kwok-workshop"] != nil || got.AuthInfos["kwok-workshop"] != nil || got.CurrentContext != "" {
+		t.Fatalf("after forgetContexts: current=%q contexts=%v", got.CurrentContext, keys(got.Contexts))
+	}
+	if got.Contexts["prod"] == nil {
+		t.Fatalf("forgetContexts removed an unrelated context")
+	}
+	standalone, err := clientcmd.LoadFromFile(p.KubeconfigPath())
+	if err != nil || standalone.Contexts["prod"] != nil {
+		t.Fatalf("the standalone kubeconfig was modified: %v", err)
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

@@ -1,0 +1,74 @@
+// Package existing uses a cluster someone else runs, reached through
+// KUBECONFIG (or ~/.kube/config). It never creates or deletes anything.
+package existing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubeworkshop/kubeworkshop/harness/cluster/internal/backend"
+)
+
+// ErrNoCluster means the kubeconfig names no usable cluster.
+var ErrNoCluster = errors.New("no cluster in kubeconfig")
+
+// Backend is a cluster reached through an existing kubeconfig.
+type Backend struct {
+	kubeconfig string // KUBECONFIG as given (may be a list)
+}
+
+var _ backend.Backend = (*Backend)(nil)
+
+// New uses kubeconfig (a path or a KUBECONFIG-style list); empty means
+// clientcmd's default, ~/.kube/config.
+func New(kubeconfig string) *Backend {
+	if kubeconfig == "" {
+		kubeconfig = clientcmd.RecommendedHomeFile
+	}
+	return &Backend{kubeconfig: kubeconfig}
+}
+
+// Provider implements backend.Backend.
+func (b *Backend) Provider() string { return "existing" }
+
+// KubeconfigPath implements backend.Backend: KUBECONFIG as it is.
+func (b *Backend) KubeconfigPath() string { return b.kubeconfig }
+
+// Exists implements backend.Backend: the kubeconfig has a current context.
+func (b *Backend) Exists(context.Context) (bool, error) {
+	rules := &clientcmd.ClientConfigLoadingRules{Precedence: filepath.SplitList(b.kubeconfig)}
+	cfg, err := rules.Load()
+	if err != nil {
+		return false, fmt.Errorf("load kubeconfig %s: %w", b.kubeconfig, err)
+	}
+	if cfg.CurrentContext == "" || cfg.Contexts[cfg.CurrentContext] == nil {
+		if _, err := os.Stat(b.kubeconfig); err != nil {
+			return false, fmt.Errorf("%w: %s does not exist; set KUBECONFIG to your cluster's kubeconfig", ErrNoCluster, b.kubeconfig)
+		}
+		return false, fmt.Errorf("%w: %s has no current context; run `kubectl config use-context NAME`", ErrNoCluster, b.kubeconfig)
+	}
+	return true, nil
+}
+
+// Create implements backend.Backend: never creates.
+func (b *Backend) Create(context.Context, backend.CreateOptions) error {
+	return fmt.Errorf("the existing provider never creates clusters: %w; point KUBECONFIG at a running cluster or use CLUSTER_PROVIDER=kwok", backend.ErrUnsupported)
+}
+
+// Start implements backend.Backend.
+func (b *Backend) Start(context.Context) error {
+	return fmt.Errorf("the existing provider cannot restart a cluster: %w", backend.ErrUnsupported)
+}
+
+// Delete implements backend.Backend: never deletes; not an error.
+func (b *Backend) Delete(context.Context) error { return nil }
+
+// ExportLogs implements backend.Backend.
+func (b *Backend) ExportLogs(context.Context, string) error {
+	return fmt.Errorf("export logs of an existing cluster: %w", backend.ErrUnsupported)
+}

@@ -1,0 +1,246 @@
+// Package kind runs a cluster of real nodes in containers with the kind Go
+// library (sigs.k8s.io/kind/pkg/cluster). It needs a working Docker, Podman
+// or nerdctl; where none is usable, Create fails with ErrNoContainerRuntime
+// before anything is created.
+package kind
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubeworkshop/kubeworkshop/harness/cluster/internal/backend"
+)
+
+// DefaultConfig is the workshop's kind cluster configuration.
+//
+//go:embed cluster.yaml
+var DefaultConfig []byte
+
+// DefaultNodeImage is the node image matching the pinned Kubernetes version.
+const DefaultNodeImage = "kindest/node:v1.37.0"
+
+// ErrNoContainerRuntime means no container runtime kind can drive is usable.
+var ErrNoContainerRuntime = errors.New("no usable container runtime for kind")
+
+// Runtime is a container runtime kind can use.
+type Runtime struct {
+	Name   string // docker, podman or nerdctl
+	option kindcluster.ProviderOption
+}
+
+// Exec runs a command and returns its combined output; replaced in tests.
+type Exec func(ctx context.Context, name string, args ...string) ([]byte, error)
+
+// RealExec runs a command with a 15 s timeout and returns its combined output.
+func RealExec(ctx context.Context, name string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	return exec.CommandContext(ctx, name, args...).CombinedOutput()
+}
+
+// DetectRuntime finds the first runtime whose CLI exists and whose engine
+// answers `info`. kind's own detection only checks the CLI, which is not
+// enough on machines with a Docker client but no daemon.
+func DetectRuntime(ctx context.Context, lookPath func(string) (string, error), run Exec) (Runtime, error) {
+	candidates := []Runtime{
+		{"docker", kindcluster.ProviderWithDocker()},
+		{"podman", kindcluster.ProviderWithPodman()},
+		{"nerdctl", kindcluster.ProviderWithNerdctl("")},
+	}
+	var problems []string
+	for _, c := range candidates {
+		if _, err := lookPath(c.Name); err != nil {
+			continue
+		}
+		out, err := run(ctx, c.Name, "info")
+		if err == nil {
+			return c, nil
+		}
+		problems = append(problems, fmt.Sprintf("%s is installed but `%s info` failed: %s", c.Name, c.Name, firstLine(out, err)))
+	}
+	if len(problems) == 0 {
+		problems = append(problems, "none of docker, podman or nerdctl is installed")
+	}
+	return Runtime{}, fmt.Errorf("%w: %s; start the engine (e.g. `sudo dockerd &`) or use CLUSTER_PROVIDER=kwok, which needs no containers",
+		ErrNoContainerRuntime, strings.Join(problems, "; "))
+}
+
+func firstLine(out []byte, err error) string {
+	if s := strings.TrimSpace(string(out)); s != "" {
+		return strings.SplitN(s, "\n", 2)[0]
+	}
+	return err.Error()
+}
+
+// LoadConfig parses a kind cluster config strictly and applies kind's
+// defaults, then the workshop's port override. raw nil means DefaultConfig.
+func LoadConfig(raw []byte, apiServerPort int) (*v1alpha4.Cluster, error) {
+	if raw == nil {
+		raw = DefaultConfig
+	}
+	var cfg v1alpha4.Cluster
+	if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
+		return nil, fmt.Errorf("parse kind config: %w", err)
+	}
+	if cfg.Kind != "Cluster" || cfg.APIVersion != "kind.x-k8s.io/v1alpha4" {
+		return nil, fmt.Errorf("kind config: want kind Cluster, apiVersion kind.x-k8s.io/v1alpha4; got %s, %s", cfg.Kind, cfg.APIVersion)
+	}
+	v1alpha4.SetDefaultsCluster(&cfg)
+	if !slices.ContainsFunc(cfg.Nodes, func(n v1alpha4.Node) bool { return n.Role == v1alpha4.ControlPlaneRole }) {
+		return nil, errors.New("kind config: needs at least one control-plane node")
+	}
+	if apiServerPort != 0 {
+		cfg.Networking.APIServerPort = int32(apiServerPort)
+	}
+	return &cfg, nil
+}
+
+// Backend is a kind cluster.
+type Backend struct {
+	name       string
+	kubeconfig string
+	configFile string // KIND_CONFIG; empty means DefaultConfig
+	nodeImage  string
+	lookPath   func(string) (string, error)
+	exec       Exec
+}
+
+var _ backend.Backend = (*Backend)(nil)
+
+// New returns the backend for cluster name; its standalone kubeconfig is
+// kept under cacheDir/kind/<name>/.
+func New(name, cacheDir, configFile, nodeImage string) *Backend {
+	if nodeImage == "" {
+		nodeImage = DefaultNodeImage
+	}
+	return &Backend{
+		name:       name,
+		kubeconfig: filepath.Join(cacheDir, "kind", name, "kubeconfig.yaml"),
+		configFile: configFile,
+		nodeImage:  nodeImage,
+		lookPath:   exec.LookPath,
+		exec:       RealExec,
+	}
+}
+
+// WithExec replaces how commands are found and run (for tests).
+func (b *Backend) WithExec(lookPath func(string) (string, error), run Exec) *Backend {
+	b.lookPath, b.exec = lookPath, run
+	return b
+}
+
+// Provider implements backend.Backend.
+func (b *Backend) Provider() string { return "kind" }
+
+// KubeconfigPath implements backend.Backend.
+func (b *Backend) KubeconfigPath() string { return b.kubeconfig }
+
+func (b *Backend) provider(ctx context.Context) (*kindcluster.Provider, error) {
+	rt, err := DetectRuntime(ctx, b.lookPath, b.exec)
+	if err != nil {
+		return nil, err
+	}
+	return kindcluster.NewProvider(rt.option), nil
+}
+
+// Exists implements backend.Backend.
+func (b *Backend) Exists(ctx context.Context) (bool, error) {
+	p, err := b.provider(ctx)
+	if err != nil {
+		return false, err
+	}
+	names, err := p.List()
+	if err != nil {
+		return false, fmt.Errorf("list kind clusters: %w", err)
+	}
+	return slices.Contains(names, b.name), nil
+}
+
+// Create implements backend.Backend.
+func (b *Backend) Create(ctx context.Context, opts backend.CreateOptions) error {
+	p, err := b.provider(ctx) // fail before anything is created
+	if err != nil {
+		return err
+	}
+	var raw []byte
+	switch {
+	case opts.ConfigFile != "":
+		raw, err = os.ReadFile(opts.ConfigFile)
+	case b.configFile != "":
+		raw, err = os.ReadFile(b.configFile)
+	}
+	if err != nil {
+		return fmt.Errorf("read kind config: %w", err)
+	}
+	cfg, err := LoadConfig(raw, opts.APIServerPort)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(b.kubeconfig), 0o755); err != nil {
+		return err
+	}
+	// kind's Create blocks without a context; run it aside so Ctrl-C is
+	// honoured, and delete whatever it made if we were interrupted.
+	done := make(chan error, 1)
+	go func() {
+		done <- p.Create(b.name,
+			kindcluster.CreateWithV1Alpha4Config(cfg),
+			kindcluster.CreateWithNodeImage(b.nodeImage),
+			kindcluster.CreateWithWaitForReady(3*time.Minute),
+			kindcluster.CreateWithKubeconfigPath(b.kubeconfig),
+			kindcluster.CreateWithDisplayUsage(false),
+			kindcluster.CreateWithDisplaySalutation(false),
+		)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("kind create cluster %q (node image %s): %w", b.name, b.nodeImage, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Start implements backend.Backend: kind nodes are containers that kind
+// does not restart; recreate the cluster instead.
+func (b *Backend) Start(context.Context) error {
+	return fmt.Errorf("restart kind cluster %q: %w (run `go tool mage cluster:down cluster:up`)", b.name, backend.ErrUnsupported)
+}
+
+// Delete implements backend.Backend.
+func (b *Backend) Delete(ctx context.Context) error {
+	p, err := b.provider(ctx)
+	if err != nil {
+		return err
+	}
+	if err := p.Delete(b.name, b.kubeconfig); err != nil {
+		return fmt.Errorf("kind delete cluster %q: %w", b.name, err)
+	}
+	return os.RemoveAll(filepath.Dir(b.kubeconfig))
+}
+
+// ExportLogs implements backend.Backend.
+func (b *Backend) ExportLogs(ctx context.Context, dir string) error {
+	p, err := b.provider(ctx)
+	if err != nil {
+		return err
+	}
+	if err := p.CollectLogs(b.name, dir); err != nil {
+		return fmt.Errorf("collect kind logs: %w", err)
+	}
+	return nil
+}

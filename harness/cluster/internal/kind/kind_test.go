@@ -1,0 +1,160 @@
+package kind
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+
+	"github.com/kubeworkshop/kubeworkshop/harness/cluster/internal/backend"
+)
+
+func TestLoadConfig(t *testing.T) {
+	tests := []struct {
+		name      string
+		raw       []byte
+		port      int
+		wantErr   string
+		wantNodes []v1alpha4.NodeRole
+	}{
+		{name: "default config", wantNodes: []v1alpha4.NodeRole{v1alpha4.ControlPlaneRole, v1alpha4.WorkerRole, v1alpha4.WorkerRole}},
+		{name: "port override", port: 6555, wantNodes: []v1alpha4.NodeRole{v1alpha4.ControlPlaneRole, v1alpha4.WorkerRole, v1alpha4.WorkerRole}},
+		{name: "unknown field is rejected", raw: []byte("kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodez: []\n"), wantErr: "nodez"},
+		{name: "wrong kind", raw: []byte("kind: Pod\napiVersion: v1\n"), wantErr: "want kind Cluster"},
+		{name: "no control plane", raw: []byte("kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: worker\n"), wantErr: "control-plane"},
+		{name: "empty nodes default to one control plane", raw: []byte("kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n"), wantNodes: []v1alpha4.NodeRole{v1alpha4.ControlPlaneRole}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := LoadConfig(tt.raw, tt.port)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("want error containing %q, got %v", tt.wantErr, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var roles []v1alpha4.NodeRole
+			for _, n := range cfg.Nodes {
+				roles = append(roles, n.Role)
+			}
+			if strings.Join(roleStrings(roles), ",") != strings.Join(roleStrings(tt.wantNodes), ",") {
+				t.Errorf("node roles = %v, want %v", roles, tt.wantNodes)
+			}
+			if tt.port != 0 && cfg.Networking.APIServerPort != int32(tt.port) {
+				t.Errorf("APIServerPort = %d, want %d", cfg.Networking.APIServerPort, tt.port)
+			}
+			if cfg.Networking.APIServerAddress != "127.0.0.1" {
+				t.Errorf("kind defaults not applied: APIServerAddress = %q", cfg.Networking.APIServerAddress)
+			}
+		})
+	}
+}
+
+func TestDefaultConfigKeepsKubeletOnCgroupV1(t *testing.T) {
+	cfg, err := LoadConfig(nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range cfg.KubeadmConfigPatches {
+		found = found || (strings.Contains(p, "KubeletConfiguration") && strings.Contains(p, "failCgroupV1: false"))
+	}
+	if !found {
+		t.Errorf("default kind config lacks the failCgroupV1: false kubelet patch: %q", cfg.KubeadmConfigPatches)
+	}
+}
+
+func roleStrings(roles []v1alpha4.NodeRole) []string {
+	out := make([]string, len(roles))
+	for i, r := range roles {
+		out[i] = string(r)
+	}
+	return out
+}
+
+func TestDetectRuntime(t *testing.T) {
+	installed := func(names ...string) func(string) (string, error) {
+		return func(n string) (string, error) {
+			for _, x := range names {
+				if x == n {
+					return "/usr/bin/" + n, nil
+				}
+			}
+			return "", exec.ErrNotFound
+		}
+	}
+	answers := func(ok ...string) Exec {
+		return func(_ context.Context, name string, args ...string) ([]byte, error) {
+			if len(args) != 1 || args[0] != "info" {
+				t.Errorf("unexpected probe %s %v", name, args)
+			}
+			for _, x := range ok {
+				if x == name {
+					return []byte("Server Version: 28"), nil
+				}
+			}
+			return []byte("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n"), errors.New("exit status 1")
+		}
+	}
+	tests := []struct {
+		name     string
+		lookPath func(string) (string, error)
+		run      Exec
+		want     string
+		wantMsgs []string
+	}{
+		{"docker running", installed("docker"), answers("docker"), "docker", nil},
+		{"docker client without daemon, podman works", installed("docker", "podman"), answers("podman"), "podman", nil},
+		{"docker client without daemon", installed("docker"), answers(), "", []string{"docker is installed but `docker info` failed", "Is the docker daemon running?", "CLUSTER_PROVIDER=kwok"}},
+		{"nothing installed", installed(), answers(), "", []string{"none of docker, podman or nerdctl is installed", "CLUSTER_PROVIDER=kwok"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt, err := DetectRuntime(t.Context(), tt.lookPath, tt.run)
+			if tt.want != "" {
+				if err != nil || rt.Name != tt.want {
+					t.Fatalf("got %q, %v; want %q", rt.Name, err, tt.want)
+				}
+				return
+			}
+			if !errors.Is(err, ErrNoContainerRuntime) {
+				t.Fatalf("want ErrNoContainerRuntime, got %v", err)
+			}
+			for _, m := range tt.wantMsgs {
+				if !strings.Contains(err.Error(), m) {
+					t.Errorf("error %q does not mention %q", err, m)
+				}
+			}
+		})
+	}
+}
+
+func TestCreateFailsBeforeCreatingWithoutRuntime(t *testing.T) {
+	calls := 0
+	b := New("workshop", t.TempDir(), "", "").WithExec(
+		func(n string) (string, error) {
+			if n == "docker" {
+				return "/usr/bin/docker", nil
+			}
+			return "", exec.ErrNotFound
+		},
+		func(context.Context, string, ...string) ([]byte, error) {
+			calls++
+			return []byte("Cannot connect to the Docker daemon"), errors.New("exit status 1")
+		})
+	err := b.Create(t.Context(), backendCreateOptions())
+	if !errors.Is(err, ErrNoContainerRuntime) {
+		t.Fatalf("want ErrNoContainerRuntime, got %v", err)
+	}
+	if calls != 1 {
+		t.Errorf("want exactly the `docker info` probe, got %d calls", calls)
+	}
+}
+
+func backendCreateOptions() backend.CreateOptions { return backend.CreateOptions{} }

@@ -1,0 +1,121 @@
+package cluster
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/util/homedir"
+)
+
+// defaultPathOptions is clientcmd's view of "the default kubeconfig"
+// (KUBECONFIG or ~/.kube/config), except that a KUBECONFIG pointing at one
+// of the workshop's own standalone files is ignored: those belong to a
+// cluster and vanish with it.
+//
+// The home file is computed from $HOME now, not when clientcmd was
+// initialised, so that tests (and callers) changing HOME are honoured.
+func defaultPathOptions(cacheDir string) *clientcmd.PathOptions {
+	po := clientcmd.NewDefaultPathOptions()
+	po.GlobalFile = filepath.Join(homedir.HomeDir(), clientcmd.RecommendedHomeDir, clientcmd.RecommendedFileName)
+	for _, f := range po.GetEnvVarFiles() {
+		if rel, err := filepath.Rel(cacheDir, f); err == nil && !strings.HasPrefix(rel, "..") {
+			po.EnvVar = ""
+			break
+		}
+	}
+	po.LoadingRules.Precedence = po.GetLoadingPrecedence()
+	return po
+}
+
+// useContext merges the cluster's standalone kubeconfig into the default
+// kubeconfig and makes its context current, as `kind create cluster` does.
+func (p *Provider) useContext() error {
+	if !p.o.switchContext {
+		return nil
+	}
+	src, err := clientcmd.LoadFromFile(p.KubeconfigPath())
+	if err != nil {
+		return fmt.Errorf("read kubeconfig of cluster %q: %w", p.o.name, err)
+	}
+	po := defaultPathOptions(p.o.cacheDir)
+	dst, err := po.GetStartingConfig()
+	if err != nil {
+		return fmt.Errorf("read default kubeconfig: %w", err)
+	}
+	// LocationOfOrigin tells ModifyConfig which file an entry belongs to;
+	// clear it so the entries land in the default file, not back in the
+	// standalone one.
+	for name, c := range src.Clusters {
+		c.LocationOfOrigin = ""
+		dst.Clusters[name] = c
+	}
+	for name, a := range src.AuthInfos {
+		a.LocationOfOrigin = ""
+		dst.AuthInfos[name] = a
+	}
+	for name, c := range src.Contexts {
+		c.LocationOfOrigin = ""
+		dst.Contexts[name] = c
+	}
+	dst.CurrentContext = src.CurrentContext
+	if err := clientcmd.ModifyConfig(po, *dst, true); err != nil {
+		return fmt.Errorf("switch default kubeconfig to context %q: %w", src.CurrentContext, err)
+	}
+	return nil
+}
+
+// contextNames lists the contexts of a standalone kubeconfig (before the
+// cluster, and with it the file, is deleted).
+func contextNames(path string) *clientcmdapi.Config {
+	cfg, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		return nil
+	}
+	return cfg
+}
+
+// forgetContexts removes a deleted cluster's entries from the default
+// kubeconfig, leaving everything else as it was.
+func forgetContexts(src *clientcmdapi.Config, cacheDir string) error {
+	if src == nil {
+		return nil
+	}
+	po := defaultPathOptions(cacheDir)
+	dst, err := po.GetStartingConfig()
+	if err != nil {
+		return fmt.Errorf("read default kubeconfig: %w", err)
+	}
+	changed := false
+	for name := range src.Contexts {
+		if _, ok := dst.Contexts[name]; ok {
+			delete(dst.Contexts, name)
+			changed = true
+		}
+		if dst.CurrentContext == name {
+			dst.CurrentContext = ""
+			changed = true
+		}
+	}
+	for name := range src.Clusters {
+		if _, ok := dst.Clusters[name]; ok {
+			delete(dst.Clusters, name)
+			changed = true
+		}
+	}
+	for name := range src.AuthInfos {
+		if _, ok := dst.AuthInfos[name]; ok {
+			delete(dst.AuthInfos, name)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	if err := clientcmd.ModifyConfig(po, *dst, true); err != nil {
+		return fmt.Errorf("remove deleted cluster from default kubeconfig: %w", err)
+	}
+	return nil
+}
