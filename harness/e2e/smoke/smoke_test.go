@@ -1,0 +1,153 @@
+//go:build e2e
+
+package smoke
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/e2e-framework/klient/wait"
+	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
+
+	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
+)
+
+var suite = e2e.NewSuite("smoke")
+
+func TestE2E(t *testing.T) { suite.Run(t) }
+
+var _ = Describe("the shared cluster", func() {
+	It("has only Ready nodes", func(ctx SpecContext) {
+		Eventually(func(g Gomega) {
+			var nodes corev1.NodeList
+			g.Expect(suite.Client().List(ctx, &nodes)).To(Succeed())
+			g.Expect(nodes.Items).NotTo(BeEmpty())
+			for _, n := range nodes.Items {
+				g.Expect(n.Status.Conditions).To(ContainElement(And(
+					HaveField("Type", corev1.NodeReady),
+					HaveField("Status", corev1.ConditionTrue),
+				)), "node %s", n.Name)
+			}
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
+	})
+
+	It("runs a Deployment of 3 replicas as 3 Running pods", func(ctx SpecContext) {
+		labels := map[string]string{"app": "smoke"}
+		dep := &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: "smoke", Namespace: suite.Namespace()},
+			Spec: appsv1.DeploymentSpec{
+				Replicas: ptr.To[int32](3),
+				Selector: &metav1.LabelSelector{MatchLabels: labels},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.example/smoke:1"}}},
+				},
+			},
+		}
+		By("creating the Deployment")
+		Expect(suite.Client().Create(ctx, dep)).To(Succeed())
+
+		By("waiting for it to be Available (e2e-framework wait.For)")
+		Expect(wait.For(conditions.New(suite.Config().Client().Resources()).DeploymentAvailable(dep.Name, dep.Namespace),
+			wait.WithContext(ctx), wait.WithTimeout(2*time.Minute), wait.WithInterval(250*time.Millisecond))).To(Succeed())
+
+		By("counting Running pods")
+		Eventually(func(g Gomega) {
+			var pods corev1.PodList
+			g.Expect(suite.Client().List(ctx, &pods, client.InNamespace(dep.Namespace), client.MatchingLabels(labels))).To(Succeed())
+			g.Expect(pods.Items).To(HaveLen(3))
+			for _, p := range pods.Items {
+				g.Expect(p.Status.Phase).To(Equal(corev1.PodRunning), "pod %s", p.Name)
+				g.Expect(p.Spec.NodeName).NotTo(BeEmpty(), "pod %s is not scheduled", p.Name)
+			}
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
+	})
+
+	It("round-trips a ConfigMap", func(ctx SpecContext) {
+		want := map[string]string{"greeting": "hello", "multi.line": "a\nb\n", "empty": ""}
+		cm := &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: "round-trip", Namespace: suite.Namespace()},
+			Data:       want,
+		}
+		Expect(suite.Client().Create(ctx, cm)).To(Succeed())
+
+		var got corev1.ConfigMap
+		Expect(suite.Client().Get(ctx, client.ObjectKeyFromObject(cm), &got)).To(Succeed())
+		Expect(got.Data).To(Equal(want))
+
+		By("updating it and reading the change back through the clientset")
+		got.Data["greeting"] = "bye"
+		Expect(suite.Client().Update(ctx, &got)).To(Succeed())
+		again, err := suite.Clientset().CoreV1().ConfigMaps(cm.Namespace).Get(ctx, cm.Name, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(again.Data).To(HaveKeyWithValue("greeting", "bye"))
+		Expect(again.ResourceVersion).NotTo(Equal(cm.ResourceVersion))
+
+		By("deleting it and waiting until it is gone")
+		Expect(suite.Client().Delete(ctx, &got)).To(Succeed())
+		Expect(wait.For(conditions.New(suite.Config().Client().Resources()).ResourceDeleted(&got),
+			wait.WithContext(ctx), wait.WithTimeout(30*time.Second))).To(Succeed())
+	})
+})
+
+var _ = Describe("the state dump written for failed specs", func() {
+	It("holds the namespace's objects, events and pod log notes", func(ctx SpecContext) {
+		ns := suite.Namespace()
+		Expect(suite.Client().Create(ctx, &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: "dumped", Namespace: ns},
+			Data:       map[string]string{"k": "v"},
+		})).To(Succeed())
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "dumped", Namespace: ns},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.example/app:1"}}},
+		}
+		Expect(suite.Client().Create(ctx, pod)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(suite.Client().Get(ctx, client.ObjectKeyFromObject(pod), pod)).To(Succeed())
+			g.Expect(pod.Spec.NodeName).NotTo(BeEmpty())
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
+		Expect(suite.Client().Create(ctx, &corev1.Event{
+			ObjectMeta:     metav1.ObjectMeta{GenerateName: "dumped-", Namespace: ns},
+			InvolvedObject: corev1.ObjectReference{Kind: "ConfigMap", Name: "dumped", Namespace: ns},
+			Reason:         "SmokeTest", Message: "written by the smoke suite", Type: corev1.EventTypeNormal,
+			LastTimestamp:  metav1.Now(), Count: 1,
+		})).To(Succeed())
+
+		var node corev1.Node
+		Expect(suite.Client().Get(ctx, client.ObjectKey{Name: pod.Spec.NodeName}, &node)).To(Succeed())
+		simulated := node.Annotations["kwok.x-k8s.io/node"] != ""
+
+		dir := GinkgoT().TempDir()
+		err := e2e.Dump(ctx, suite.RESTConfig(), ns, dir)
+		if simulated {
+			// On real nodes the pod's made-up image never runs, so fetching
+			// its logs fails; everything else must still be written.
+			Expect(err).NotTo(HaveOccurred())
+		}
+
+		cms, err := os.ReadFile(filepath.Join(dir, "objects", "configmaps.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(cms)).To(And(ContainSubstring("name: dumped"), ContainSubstring("k: v")))
+		Expect(string(cms)).NotTo(ContainSubstring("managedFields"))
+		Expect(filepath.Join(dir, "objects", "pods.yaml")).To(BeAnExistingFile())
+
+		events, err := os.ReadFile(filepath.Join(dir, "events.txt"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(events)).To(And(ContainSubstring("SmokeTest"), ContainSubstring("configmap/dumped")))
+
+		if simulated {
+			logNote, err := os.ReadFile(filepath.Join(dir, "logs", "dumped.app.log"))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(string(logNote)).To(ContainSubstring("simulated (kwok) node"))
+		}
+	})
+})

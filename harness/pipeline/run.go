@@ -1,0 +1,75 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Runner runs the pipeline's commands from the repository root.
+type Runner struct {
+	Root   string    // repository root
+	Stdout io.Writer // default os.Stdout
+	Stderr io.Writer // default os.Stderr
+	Env    []string  // extra KEY=VALUE entries for every command
+}
+
+func (r *Runner) out() io.Writer {
+	if r.Stdout == nil {
+		return os.Stdout
+	}
+	return r.Stdout
+}
+
+func (r *Runner) errw() io.Writer {
+	if r.Stderr == nil {
+		return os.Stderr
+	}
+	return r.Stderr
+}
+
+// Logf prints a pipeline step.
+func (r *Runner) Logf(format string, args ...any) {
+	fmt.Fprintf(r.errw(), "==> "+format+"\n", args...)
+}
+
+// command builds a command run from the repository root whose whole process
+// group gets SIGINT when ctx ends (Ctrl-C reaches test binaries and what
+// they started), and SIGKILL a few seconds later.
+func (r *Runner) command(ctx context.Context, env []string, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = r.Root
+	cmd.Env = append(append(os.Environ(), r.Env...), env...)
+	cmd.Stdout, cmd.Stderr = r.out(), r.errw()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) }
+	cmd.WaitDelay = 4 * time.Second
+	return cmd
+}
+
+// Run runs a command to completion and names it in the error.
+func (r *Runner) Run(ctx context.Context, env []string, name string, args ...string) error {
+	if err := r.command(ctx, env, name, args...).Run(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+	}
+	return nil
+}
+
+// Output runs a command and returns its standard output.
+func (r *Runner) Output(ctx context.Context, name string, args ...string) (string, error) {
+	cmd := r.command(ctx, nil, name, args...)
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+	}
+	return out.String(), nil
+}

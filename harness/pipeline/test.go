@@ -1,0 +1,167 @@
+package pipeline
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
+	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
+)
+
+// E2ETag is the build tag of e2e suites.
+const E2ETag = "e2e"
+
+// ErrNoSuite means SUITE matched no e2e suite.
+var ErrNoSuite = errors.New("no such e2e suite")
+
+// Suite is an e2e suite: a package with test files built only with the e2e tag.
+type Suite struct {
+	Name       string // directory relative to the repository root
+	ImportPath string
+}
+
+// Suites lists the repository's e2e suites.
+func (r *Runner) Suites(ctx context.Context) ([]Suite, error) {
+	out, err := r.Output(ctx, "go", "list", "-tags", E2ETag, "-f",
+		`{{.ImportPath}}|{{.Dir}}|{{join .TestGoFiles ","}},{{join .XTestGoFiles ","}}`, "./...")
+	if err != nil {
+		return nil, fmt.Errorf("list packages: %w", err)
+	}
+	var suites []Suite
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		parts := strings.SplitN(sc.Text(), "|", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		for _, f := range strings.Split(parts[2], ",") {
+			if f != "" && hasBuildTag(filepath.Join(parts[1], f), E2ETag) {
+				rel, err := filepath.Rel(r.Root, parts[1])
+				if err != nil {
+					rel = parts[1]
+				}
+				suites = append(suites, Suite{Name: filepath.ToSlash(rel), ImportPath: parts[0]})
+				break
+			}
+		}
+	}
+	sort.Slice(suites, func(i, j int) bool { return suites[i].Name < suites[j].Name })
+	return suites, nil
+}
+
+// hasBuildTag reports whether a Go file's //go:build line mentions tag.
+func hasBuildTag(path, tag string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if expr, ok := strings.CutPrefix(line, "//go:build "); ok {
+			for _, w := range strings.FieldsFunc(expr, func(r rune) bool { return strings.ContainsRune(" ()!&|", r) }) {
+				if w == tag {
+					return true
+				}
+			}
+			return false
+		}
+		if line != "" && !strings.HasPrefix(line, "//") {
+			return false
+		}
+	}
+	return false
+}
+
+// SelectSuites keeps the suites whose name equals want or has want as one
+// of its path elements (SUITE=smoke, SUITE=demos/01-pod-lister/e2e,
+// SUITE=01-pod-lister). Empty want keeps all.
+func SelectSuites(all []Suite, want string) ([]Suite, error) {
+	if want == "" {
+		return all, nil
+	}
+	want = strings.Trim(filepath.ToSlash(want), "/")
+	var out []Suite
+	for _, s := range all {
+		if s.Name == want || strings.Contains("/"+s.Name+"/", "/"+want+"/") {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		names := make([]string, len(all))
+		for i, s := range all {
+			names[i] = s.Name
+		}
+		return nil, fmt.Errorf("%w %q (SUITE): available suites are %s", ErrNoSuite, want, strings.Join(names, ", "))
+	}
+	return out, nil
+}
+
+// UnitTests runs every test that needs no cluster: go test ./... without
+// the e2e tag (envtest suites included).
+func (r *Runner) UnitTests(ctx context.Context) error {
+	r.Logf("unit tests: go test ./...")
+	return r.gotestsum(ctx, nil, "unit", "./...")
+}
+
+func (r *Runner) gotestsum(ctx context.Context, env []string, name string, args ...string) error {
+	junit := filepath.Join(r.Root, "_artifacts", "junit-"+name+".xml")
+	if err := os.MkdirAll(filepath.Dir(junit), 0o755); err != nil {
+		return err
+	}
+	gargs := append([]string{"tool", "gotestsum", "--format", "pkgname-and-test-fails", "--junitfile", junit, "--"}, args...)
+	return r.Run(ctx, env, "go", gargs...)
+}
+
+// E2E runs the given suites against the cluster of p, bringing it up when
+// needed and deleting it afterwards only if this call created it, even
+// when the suites fail or ctx is cancelled.
+func (r *Runner) E2E(ctx context.Context, p *cluster.Provider, suites []Suite) (err error) {
+	if len(suites) == 0 {
+		return errors.New("no e2e suites found")
+	}
+	r.Logf("cluster: %s %q", p.ProviderName(), p.Name())
+	created, err := p.Up(ctx)
+	if err != nil {
+		return err
+	}
+	if created {
+		defer func() {
+			r.Logf("deleting the %s cluster %q this run created", p.ProviderName(), p.Name())
+			cctx, cancel := cleanupContext(ctx)
+			defer cancel()
+			err = errors.Join(err, p.Down(cctx))
+		}()
+	}
+	names := make([]string, len(suites))
+	pkgs := make([]string, len(suites))
+	for i, s := range suites {
+		names[i], pkgs[i] = s.Name, s.ImportPath
+	}
+	r.Logf("e2e suites: %s", strings.Join(names, ", "))
+	env := []string{e2e.KubeconfigEnv + "=" + p.KubeconfigPath()}
+	args := append([]string{"-tags", E2ETag, "-count=1", "-timeout", "30m"}, pkgs...)
+	if err := r.gotestsum(ctx, env, "e2e", args...); err != nil {
+		return fmt.Errorf("e2e suites failed (state dumps of failed specs are under _artifacts/): %w", err)
+	}
+	return nil
+}
+
+// cleanupContext gives cleanup its own deadline: a short one after Ctrl-C
+// (mage exits 5 s after SIGINT), a generous one otherwise (kind takes a
+// while to delete its containers).
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	timeout := 2 * time.Minute
+	if ctx.Err() != nil {
+		timeout = 4 * time.Second
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), timeout)
+}

@@ -1,0 +1,63 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
+	"github.com/kubeworkshop/kubeworkshop/harness/pipeline"
+)
+
+// Demo runs the workshop's demos live against the cluster.
+type Demo mg.Namespace
+
+// ensureCluster builds any missing binaries and brings the cluster up (or
+// reuses it), saying what it does; demo targets call it first.
+func ensureCluster(ctx context.Context) (*cluster.Provider, error) {
+	p, err := provider()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// header prints a banner saying what a demo is about to show.
+func header(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	line := strings.Repeat("─", min(len(msg)+4, 78))
+	fmt.Fprintf(os.Stderr, "\n%s\n  %s\n%s\n", line, msg, line)
+}
+
+// All brings up the cluster and runs every demo in order.
+func (Demo) All(ctx context.Context) error {
+	if _, err := ensureCluster(ctx); err != nil {
+		return err
+	}
+	header("smoke: nodes Ready, a Deployment of 3 pods Running, a ConfigMap round trip")
+	r, err := runner()
+	if err != nil {
+		return err
+	}
+	p, err := provider()
+	if err != nil {
+		return err
+	}
+	suites, err := r.Suites(ctx)
+	if err != nil {
+		return err
+	}
+	smoke, err := pipeline.SelectSuites(suites, "harness/e2e/smoke")
+	if err != nil {
+		return err
+	}
+	return r.E2E(ctx, p, smoke)
+}

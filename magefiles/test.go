@@ -1,0 +1,88 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/kubeworkshop/kubeworkshop/harness/pipeline"
+)
+
+// Test runs the unit tests, then every e2e suite against the selected cluster (created if needed, deleted afterwards only if created here).
+func Test(ctx context.Context) error {
+	r, err := runner()
+	if err != nil {
+		return err
+	}
+	p, err := provider() // bad CLUSTER_* settings fail before anything runs
+	if err != nil {
+		return err
+	}
+	if err := r.UnitTests(ctx); err != nil {
+		return err
+	}
+	suites, err := r.Suites(ctx)
+	if err != nil {
+		return err
+	}
+	return r.E2E(ctx, p, suites)
+}
+
+// E2e runs the e2e suites only (SUITE=name to pick one) against the selected cluster.
+func E2e(ctx context.Context) error {
+	r, err := runner()
+	if err != nil {
+		return err
+	}
+	p, err := provider()
+	if err != nil {
+		return err
+	}
+	all, err := r.Suites(ctx)
+	if err != nil {
+		return err
+	}
+	suites, err := pipeline.SelectSuites(all, os.Getenv("SUITE"))
+	if err != nil {
+		return err
+	}
+	return r.E2E(ctx, p, suites)
+}
+
+// Lint runs gofmt, go vet (also with the e2e and mage tags) and actionlint on .github/workflows.
+func Lint(ctx context.Context) error {
+	r, err := runner()
+	if err != nil {
+		return err
+	}
+	return r.Lint(ctx)
+}
+
+// Offline re-runs `test` in a network namespace with only loopback and GOPROXY=off, proving the workshop needs no network.
+func Offline(ctx context.Context) error {
+	r, err := runner()
+	if err != nil {
+		return err
+	}
+	p, err := provider()
+	if err != nil {
+		return err
+	}
+	return r.Offline(ctx, p.Name(), "test")
+}
+
+// Doctor checks Go, the cached binaries, ports, a container engine for kind and network namespaces, and says what to fix.
+func Doctor(ctx context.Context) error {
+	r, err := runner()
+	if err != nil {
+		return err
+	}
+	if pipeline.PrintChecks(os.Stdout, r.Doctor(ctx, os.Getenv)) {
+		return errors.New("doctor found problems: see FAIL rows above")
+	}
+	fmt.Println("all required checks passed")
+	return nil
+}

@@ -1,0 +1,23 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
+)
+
+// Tools builds the pinned cluster binaries (kube-apiserver, etcd, kwok, kind, ...) that are missing from the per-user cache.
+func Tools(ctx context.Context) error {
+	start := time.Now()
+	set, err := binaries.Ensure(ctx, binaries.WithProgress(os.Stderr))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("pinned binaries ready in %s (checked in %s)\n", set.Dir(), time.Since(start).Round(time.Millisecond))
+	return nil
+}
