@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/magefile/mage/mg"
+
 	"github.com/kubeworkshop/kubeworkshop/harness/pipeline"
 )
 
@@ -21,6 +23,7 @@ func Test(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	mg.CtxDeps(ctx, Tools) // envtest suites among the unit tests need the binaries
 	if err := r.UnitTests(ctx); err != nil {
 		return err
 	}

@@ -348,6 +348,14 @@ func (p *Provider) Down(ctx context.Context) error {
 		p.logf("existing provider: leaving the cluster in %s alone", p.KubeconfigPath())
 		return nil
 	}
+	exists, err := p.b.Exists(ctx)
+	if err != nil {
+		return fmt.Errorf("%s cluster %q: %w", p.o.provider, p.o.name, err)
+	}
+	if !exists {
+		p.logf("%s cluster %q does not exist; nothing to delete", p.o.provider, p.o.name)
+		return nil
+	}
 	names := contextNames(p.KubeconfigPath())
 	if err := p.b.Delete(ctx); err != nil {
 		return fmt.Errorf("delete %s cluster %q: %w", p.o.provider, p.o.name, err)

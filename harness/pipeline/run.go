@@ -48,7 +48,7 @@ func (r *Runner) command(ctx context.Context, env []string, name string, args ..
 	cmd.Stdout, cmd.Stderr = r.out(), r.errw()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) }
-	cmd.WaitDelay = 4 * time.Second
+	cmd.WaitDelay = 3 * time.Second
 	return cmd
 }
 

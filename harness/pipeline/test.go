@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
@@ -134,11 +135,24 @@ func (r *Runner) E2E(ctx context.Context, p *cluster.Provider, suites []Suite) (
 		return err
 	}
 	if created {
-		defer func() {
+		// Delete the cluster as soon as ctx is cancelled (Ctrl-C: mage
+		// exits 5 s after SIGINT, possibly before the test processes have
+		// finished exiting), and otherwise once the suites are done.
+		var (
+			once    sync.Once
+			downErr error // read only after once.Do has returned
+		)
+		down := func() {
 			r.Logf("deleting the %s cluster %q this run created", p.ProviderName(), p.Name())
 			cctx, cancel := cleanupContext(ctx)
 			defer cancel()
-			err = errors.Join(err, p.Down(cctx))
+			downErr = p.Down(cctx)
+		}
+		stop := context.AfterFunc(ctx, func() { once.Do(down) })
+		defer func() {
+			stop()
+			once.Do(down)
+			err = errors.Join(err, downErr)
 		}()
 	}
 	names := make([]string, len(suites))

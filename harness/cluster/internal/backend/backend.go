@@ -58,7 +58,7 @@ type Backend interface {
 func Command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
-	cmd.WaitDelay = 3 * time.Second
+	cmd.WaitDelay = 2 * time.Second
 	return cmd
 }
 
