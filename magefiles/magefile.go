@@ -11,8 +11,8 @@ import (
 	"os"
 
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
-	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 	"github.com/kubeworkshop/kubeworkshop/harness/pipeline"
+	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 )
 
 // runner runs pipeline commands from the repository root.

@@ -119,7 +119,7 @@ var _ = Describe("the state dump written for failed specs", func() {
 			ObjectMeta:     metav1.ObjectMeta{GenerateName: "dumped-", Namespace: ns},
 			InvolvedObject: corev1.ObjectReference{Kind: "ConfigMap", Name: "dumped", Namespace: ns},
 			Reason:         "SmokeTest", Message: "written by the smoke suite", Type: corev1.EventTypeNormal,
-			LastTimestamp:  metav1.Now(), Count: 1,
+			LastTimestamp: metav1.Now(), Count: 1,
 		})).To(Succeed())
 
 		var node corev1.Node
