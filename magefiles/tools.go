@@ -11,13 +11,23 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
 )
 
-// Tools builds the pinned cluster binaries (kube-apiserver, etcd, kwok, kind, ...) that are missing from the per-user cache.
+// Tools builds the pinned cluster binaries (kube-apiserver, etcd, kwok, kind, ...) that are missing or corrupt in the per-user cache.
 func Tools(ctx context.Context) error {
 	start := time.Now()
-	set, err := binaries.Ensure(ctx, binaries.WithProgress(os.Stderr))
+	set, err := binaries.Ensure(ctx, binaries.WithProgress(os.Stderr), binaries.WithRepair(true))
 	if err != nil {
 		return err
 	}
 	fmt.Printf("pinned binaries ready in %s (checked in %s)\n", set.Dir(), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// Bin prints only the directory of the pinned binaries (building what is missing), for `export PATH="$(go tool mage bin):$PATH"`.
+func Bin(ctx context.Context) error {
+	set, err := binaries.Ensure(ctx, binaries.WithProgress(os.Stderr))
+	if err != nil {
+		return err
+	}
+	fmt.Println(set.Dir())
 	return nil
 }

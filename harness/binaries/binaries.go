@@ -106,6 +106,7 @@ type options struct {
 	goBin    string
 	build    bool
 	verify   bool
+	repair   bool
 	only     []string
 	bins     []Binary // the catalogue; All unless a test replaces it
 }
@@ -131,10 +132,14 @@ func WithGo(path string) Option { return func(o *options) { o.goBin = path } }
 func WithBuild(build bool) Option { return func(o *options) { o.build = build } }
 
 // WithVerify makes Ensure check every cached binary against the SHA-256
-// recorded when it was built, instead of only its size. A corrupt binary is
-// then rebuilt when building is enabled, and reported with ErrCorrupt
-// otherwise.
+// recorded when it was built, instead of only its size (which costs a few
+// seconds for all of them).
 func WithVerify(verify bool) Option { return func(o *options) { o.verify = verify } }
+
+// WithRepair makes Ensure rebuild a cached binary found corrupt instead of
+// failing with ErrCorrupt (default false: a corrupt binary is a surprise
+// the user should hear about; `go tool mage tools` repairs).
+func WithRepair(repair bool) Option { return func(o *options) { o.repair = repair } }
 
 // WithOnly limits Ensure to the named binaries (default: All).
 func WithOnly(names ...string) Option { return func(o *options) { o.only = names } }
@@ -207,7 +212,7 @@ func Ensure(ctx context.Context, opts ...Option) (*Set, error) {
 		return nil, err
 	}
 
-	todo, err := set.check(wanted, o.verify, o.build)
+	todo, err := set.check(wanted, o.verify, o.build && o.repair)
 	if err != nil || len(todo) == 0 {
 		return set, err
 	}
@@ -228,7 +233,7 @@ func Ensure(ctx context.Context, opts ...Option) (*Set, error) {
 	}
 	defer unlock()
 	// Another process may have built some binaries while we waited.
-	if todo, err = set.check(todo, o.verify, true); err != nil {
+	if todo, err = set.check(todo, o.verify, o.repair); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(o.progress, "building %d pinned binaries into %s (a cold build takes several minutes)\n", len(todo), set.dir)
@@ -275,7 +280,7 @@ func (s *Set) check(bins []Binary, verify, rebuild bool) ([]Binary, error) {
 		case err == nil:
 		case errors.Is(err, os.ErrNotExist):
 			todo = append(todo, b)
-		case errors.Is(err, ErrCorrupt) && rebuild && verify:
+		case errors.Is(err, ErrCorrupt) && rebuild:
 			todo = append(todo, b)
 		default:
 			return nil, err

@@ -104,13 +104,15 @@ func TestCorruptBinary(t *testing.T) {
 	tests := []struct {
 		name      string
 		corrupt   func(path string) error
-		verify    bool
+		opts      []Option
 		wantError bool // otherwise: rebuilt
 	}{
-		{"truncated is reported by the quick check", func(p string) error { return os.Truncate(p, 10) }, false, true},
-		{"truncated is rebuilt by a verifying build", func(p string) error { return os.Truncate(p, 10) }, true, false},
-		{"same size, different bytes is rebuilt by a verifying build", flipByte, true, false},
-		{"missing checksum file is rebuilt", func(p string) error { return os.Remove(p + ".sha256") }, false, false},
+		{"truncated is reported by the quick check", func(p string) error { return os.Truncate(p, 10) }, nil, true},
+		{"truncated is repaired by the quick check", func(p string) error { return os.Truncate(p, 10) }, []Option{WithRepair(true)}, false},
+		{"same size, different bytes passes the quick check", flipByte, nil, false},
+		{"same size, different bytes is reported when verifying", flipByte, []Option{WithVerify(true)}, true},
+		{"same size, different bytes is repaired when verifying", flipByte, []Option{WithVerify(true), WithRepair(true)}, false},
+		{"missing checksum file is rebuilt", func(p string) error { return os.Remove(p + ".sha256") }, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,7 +125,7 @@ func TestCorruptBinary(t *testing.T) {
 			if err := tt.corrupt(set.Path("one")); err != nil {
 				t.Fatal(err)
 			}
-			_, err = ensure(t, t.Context(), tools, cache, bins, WithVerify(tt.verify))
+			_, err = ensure(t, t.Context(), tools, cache, bins, tt.opts...)
 			if tt.wantError {
 				if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "go tool mage tools") {
 					t.Fatalf("want ErrCorrupt naming the fix, got %v", err)
@@ -133,8 +135,8 @@ func TestCorruptBinary(t *testing.T) {
 			if err != nil {
 				t.Fatalf("want a rebuild, got %v", err)
 			}
-			if err := set.checkOne(bins[0], true); err != nil {
-				t.Errorf("after rebuild: %v", err)
+			if err := set.checkOne(bins[0], len(tt.opts) > 0); err != nil {
+				t.Errorf("after Ensure: %v", err)
 			}
 		})
 	}

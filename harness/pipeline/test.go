@@ -164,6 +164,9 @@ func (r *Runner) E2E(ctx context.Context, p *cluster.Provider, suites []Suite) (
 	env := []string{e2e.KubeconfigEnv + "=" + p.KubeconfigPath()}
 	args := append([]string{"-tags", E2ETag, "-count=1", "-timeout", "30m"}, pkgs...)
 	if err := r.gotestsum(ctx, env, "e2e", args...); err != nil {
+		if ctx.Err() == nil {
+			r.exportLogs(ctx, p)
+		}
 		return fmt.Errorf("e2e suites failed (state dumps of failed specs are under _artifacts/): %w", err)
 	}
 	return nil
@@ -178,4 +181,18 @@ func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 		timeout = 4 * time.Second
 	}
 	return context.WithTimeout(context.WithoutCancel(ctx), timeout)
+}
+
+// exportLogs saves the control plane's logs next to the failure dumps,
+// before a cluster this run created is deleted. Providers without logs
+// (existing) are skipped quietly.
+func (r *Runner) exportLogs(ctx context.Context, p *cluster.Provider) {
+	dir := filepath.Join(r.Root, "_artifacts", "cluster-logs")
+	if err := p.ExportLogs(ctx, dir); err != nil {
+		if !errors.Is(err, cluster.ErrUnsupported) {
+			r.Logf("could not export the cluster's logs: %v", err)
+		}
+		return
+	}
+	r.Logf("cluster logs written to %s", dir)
 }

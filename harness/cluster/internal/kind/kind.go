@@ -68,7 +68,7 @@ func DetectRuntime(ctx context.Context, lookPath func(string) (string, error), r
 		if err == nil {
 			return c, nil
 		}
-		problems = append(problems, fmt.Sprintf("%s is installed but `%s info` failed: %s", c.Name, c.Name, firstLine(out, err)))
+		problems = append(problems, fmt.Sprintf("%s is installed but `%s info` failed: %s", c.Name, c.Name, reason(out, err)))
 	}
 	if len(problems) == 0 {
 		problems = append(problems, "none of docker, podman or nerdctl is installed")
@@ -77,9 +77,23 @@ func DetectRuntime(ctx context.Context, lookPath func(string) (string, error), r
 		ErrNoContainerRuntime, strings.Join(problems, "; "))
 }
 
-func firstLine(out []byte, err error) string {
-	if s := strings.TrimSpace(string(out)); s != "" {
-		return strings.SplitN(s, "\n", 2)[0]
+// reason picks the line of a failed `info` that explains the failure (the
+// output starts with a "Client:" section that says nothing about it).
+func reason(out []byte, err error) string {
+	var last string
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		lower := strings.ToLower(line)
+		if strings.Contains(lower, "error") || strings.Contains(lower, "cannot") || strings.Contains(lower, "permission denied") {
+			return line
+		}
+		last = line
+	}
+	if last != "" {
+		return last
 	}
 	return err.Error()
 }

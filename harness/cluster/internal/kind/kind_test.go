@@ -99,7 +99,7 @@ func TestDetectRuntime(t *testing.T) {
 					return []byte("Server Version: 28"), nil
 				}
 			}
-			return []byte("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n"), errors.New("exit status 1")
+			return []byte("Client:\n Version: 28.2.2\n\nServer:\nCannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n"), errors.New("exit status 1")
 		}
 	}
 	tests := []struct {
