@@ -236,17 +236,9 @@ func Ensure(ctx context.Context, opts ...Option) (*Set, error) {
 	if todo, err = set.check(todo, o.verify, o.repair); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(o.progress, "building %d pinned binaries into %s (a cold build takes several minutes)\n", len(todo), set.dir)
-	start := time.Now()
-	for i, b := range todo {
-		t := time.Now()
-		fmt.Fprintf(o.progress, "[%d/%d] %s (%s) ...\n", i+1, len(todo), b.Name, b.Package)
-		if err := set.build(ctx, o, b); err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(o.progress, "[%d/%d] %s built in %s\n", i+1, len(todo), b.Name, time.Since(t).Round(time.Second))
+	if err := set.build(ctx, o, todo); err != nil {
+		return nil, err
 	}
-	fmt.Fprintf(o.progress, "built %d binaries in %s\n", len(todo), time.Since(start).Round(time.Second))
 	return set, nil
 }
 
@@ -324,43 +316,117 @@ func corrupt(path, why string) error {
 	return fmt.Errorf("%w: %s (%s): run `go tool mage tools` to rebuild it", ErrCorrupt, path, why)
 }
 
-func (s *Set) build(ctx context.Context, o options, b Binary) error {
-	tmp, err := os.CreateTemp(s.dir, ".build-"+b.Name+"-*")
+// build compiles the binaries with one `go build`, so that packages shared
+// between them are compiled once and links overlap with compiles, into a
+// temporary directory; each binary is then run, checksummed and renamed
+// into place. Progress names each binary as it lands.
+func (s *Set) build(ctx context.Context, o options, todo []Binary) error {
+	tmp, err := os.MkdirTemp(s.dir, ".build-")
 	if err != nil {
-		return fmt.Errorf("build %s: %w", b.Name, err)
+		return fmt.Errorf("build: %w", err)
 	}
-	tmp.Close()
-	defer os.Remove(tmp.Name()) // a no-op once renamed into place
+	defer os.RemoveAll(tmp)
 
-	args := append([]string{"build", "-o", tmp.Name()}, recipe...)
-	cmd := exec.CommandContext(ctx, o.goBin, append(args, b.Package)...)
+	names := make([]string, len(todo))
+	args := append([]string{"build", "-o", tmp + string(os.PathSeparator)}, recipe...)
+	for i, b := range todo {
+		names[i] = b.Name
+		args = append(args, b.Package)
+	}
+	fmt.Fprintf(o.progress, "building %s into %s (a cold build takes several minutes)\n", strings.Join(names, ", "), s.dir)
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, o.goBin, args...)
 	cmd.Dir = o.toolsDir
 	cmd.Env = append(os.Environ(), "GOWORK=off")
 	cmd.Stdout, cmd.Stderr = o.progress, o.progress
-	if err := cmd.Run(); err != nil {
+	stop := reportProgress(o.progress, tmp, todo, start)
+	err = cmd.Run()
+	stop()
+	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("build %s: %w", b.Name, ctx.Err())
+			return fmt.Errorf("build %s: %w", strings.Join(names, ", "), ctx.Err())
 		}
-		return fmt.Errorf("build %s from %s: %w", b.Name, b.Package, err)
+		return fmt.Errorf("build %s: %w", strings.Join(names, ", "), err)
 	}
-	out, err := exec.CommandContext(ctx, tmp.Name(), b.VersionArgs...).CombinedOutput()
+	for _, b := range todo {
+		if err := s.install(ctx, b, filepath.Join(tmp, execName(b.Package))); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(o.progress, "built %d binaries in %s\n", len(todo), time.Since(start).Round(time.Second))
+	return nil
+}
+
+// execName is the file name `go build -o dir/` gives a main package: its
+// last path element, or the one before a major-version suffix (/v3).
+func execName(pkg string) string {
+	elems := strings.Split(pkg, "/")
+	last := elems[len(elems)-1]
+	if len(elems) > 1 && len(last) > 1 && last[0] == 'v' && strings.Trim(last[1:], "0123456789") == "" {
+		return elems[len(elems)-2]
+	}
+	return last
+}
+
+// reportProgress prints each binary as it appears in dir, and a heartbeat
+// every 30 s, until the returned stop function is called.
+func reportProgress(w io.Writer, dir string, todo []Binary, start time.Time) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		seen := map[string]bool{}
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		lastNews := time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			for _, b := range todo {
+				if seen[b.Name] {
+					continue
+				}
+				if _, err := os.Stat(filepath.Join(dir, execName(b.Package))); err == nil {
+					seen[b.Name] = true
+					lastNews = time.Now()
+					fmt.Fprintf(w, "[%d/%d] %s linked after %s\n", len(seen), len(todo), b.Name, time.Since(start).Round(time.Second))
+				}
+			}
+			if time.Since(lastNews) >= 30*time.Second {
+				lastNews = time.Now()
+				fmt.Fprintf(w, "      still compiling: %s elapsed, %d of %d binaries linked\n", time.Since(start).Round(time.Second), len(seen), len(todo))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
+// install checks that a freshly built binary runs, records its checksum
+// and size, and renames it into place. The checksum file is written first:
+// a binary without one is never trusted.
+func (s *Set) install(ctx context.Context, b Binary, built string) error {
+	out, err := exec.CommandContext(ctx, built, b.VersionArgs...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("run freshly built %s %s: %w\n%s", b.Name, strings.Join(b.VersionArgs, " "), err, out)
 	}
-	sum, err := fileSHA256(tmp.Name())
+	sum, err := fileSHA256(built)
 	if err != nil {
 		return err
 	}
-	fi, err := os.Stat(tmp.Name())
+	fi, err := os.Stat(built)
 	if err != nil {
 		return err
 	}
-	// The checksum file is written before the binary is renamed into place:
-	// a binary without its checksum file is never trusted.
 	if err := writeFileAtomic(s.Path(b.Name)+".sha256", fmt.Sprintf("%s %d\n", sum, fi.Size())); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), s.Path(b.Name)); err != nil {
+	if err := os.Rename(built, s.Path(b.Name)); err != nil {
 		return fmt.Errorf("install %s: %w", b.Name, err)
 	}
 	return nil

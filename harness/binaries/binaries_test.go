@@ -54,7 +54,7 @@ func TestEnsureBuildsOnceAndReuses(t *testing.T) {
 	if err != nil {
 		t.Fatalf("cold Ensure: %v\n%s", err, progress.String())
 	}
-	if !strings.Contains(progress.String(), "[1/2] one") || !strings.Contains(progress.String(), "[2/2] two built in") {
+	if !strings.Contains(progress.String(), "building one, two into") || !strings.Contains(progress.String(), "built 2 binaries") {
 		t.Errorf("progress does not name each binary:\n%s", progress.String())
 	}
 	for _, b := range bins {
@@ -156,9 +156,10 @@ func TestFailedOrInterruptedBuildLeavesNothing(t *testing.T) {
 		tools, bins := fakeTools(t, true)
 		cache := t.TempDir()
 		_, err := ensure(t, t.Context(), tools, cache, bins)
-		if err == nil || !strings.Contains(err.Error(), "build two") {
+		if err == nil || !strings.Contains(err.Error(), "build one, two") {
 			t.Fatalf("want a build error naming the binary, got %v", err)
 		}
+		assertNoPartialFiles(t, cache, "one")
 		assertNoPartialFiles(t, cache, "two")
 	})
 	t.Run("cancelled", func(t *testing.T) {
@@ -215,5 +216,19 @@ func TestFindToolsDir(t *testing.T) {
 	got, err := FindToolsDir(deep)
 	if err != nil || got != filepath.Join(root, "tools") {
 		t.Fatalf("FindToolsDir = %q, %v", got, err)
+	}
+}
+
+func TestExecName(t *testing.T) {
+	for pkg, want := range map[string]string{
+		"go.etcd.io/etcd/server/v3":            "server",
+		"k8s.io/kubernetes/cmd/kube-apiserver": "kube-apiserver",
+		"sigs.k8s.io/kind":                     "kind",
+		"./one":                                "one",
+		"example.com/v2tool":                   "v2tool",
+	} {
+		if got := execName(pkg); got != want {
+			t.Errorf("execName(%q) = %q, want %q", pkg, got, want)
+		}
 	}
 }
