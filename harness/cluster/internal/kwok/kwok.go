@@ -75,7 +75,7 @@ func (b *Backend) Create(ctx context.Context, opts backend.CreateOptions) error 
 	if err != nil {
 		return err
 	}
-	cfg, err := b.Config(set, opts.APIServerPort)
+	cfg, err := b.Config(set.Path, opts.APIServerPort)
 	if err != nil {
 		return err
 	}
@@ -100,9 +100,10 @@ func (b *Backend) Create(ctx context.Context, opts backend.CreateOptions) error 
 }
 
 // Config renders the kwokctl configuration for this cluster: the
-// repository's kwokctl.yaml with the pinned binaries' paths filled in,
-// followed by every Stage under kwok/stages.
-func (b *Backend) Config(set *binaries.Set, apiServerPort int) ([]byte, error) {
+// repository's kwokctl.yaml with the pinned binaries' paths (path maps a
+// binary's name to its path) filled in, followed by every Stage under
+// kwok/stages.
+func (b *Backend) Config(path func(name string) string, apiServerPort int) ([]byte, error) {
 	raw, err := os.ReadFile(filepath.Join(b.kwokDir, ConfigFile))
 	if err != nil {
 		return nil, fmt.Errorf("read kwok config: %w", err)
@@ -126,7 +127,7 @@ func (b *Backend) Config(set *binaries.Set, apiServerPort int) ([]byte, error) {
 		"etcdBinary":                  binaries.Etcd,
 		"kwokControllerBinary":        binaries.Kwok,
 	} {
-		options[field] = set.Path(name)
+		options[field] = path(name)
 	}
 	if apiServerPort != 0 {
 		options["kubeApiserverPort"] = apiServerPort
