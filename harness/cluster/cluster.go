@@ -291,11 +291,18 @@ func (p *Provider) Up(ctx context.Context) (created bool, err error) {
 		return false, err
 	}
 	p.logf("creating %s cluster %q ...", p.o.provider, p.o.name)
-	err = p.b.Create(ctx, backend.CreateOptions{ConfigFile: p.o.configFile, APIServerPort: p.o.apiServerPort, Nodes: p.o.nodes, Log: p.o.log})
+	err = p.create(ctx)
 	if err == nil {
 		err = p.waitReady(ctx, p.o.waitTimeout)
 	}
 	if err != nil {
+		if ctx.Err() == nil {
+			// Keep the control plane's logs: deleting the cluster removes them.
+			dir := filepath.Join(p.o.cacheDir, "failed", p.o.provider+"-"+p.o.name+"-"+time.Now().Format("20060102-150405"))
+			if lerr := p.b.ExportLogs(context.WithoutCancel(ctx), dir); lerr == nil {
+				err = fmt.Errorf("%w (control-plane logs saved in %s)", err, dir)
+			}
+		}
 		cctx, cancel := backend.Cleanup(ctx)
 		defer cancel()
 		if derr := p.b.Delete(cctx); derr != nil {
@@ -308,6 +315,18 @@ func (p *Provider) Up(ctx context.Context) (created bool, err error) {
 	}
 	p.logf("%s cluster %q is ready in %s; kubeconfig: %s", p.o.provider, p.o.name, time.Since(start).Round(100*time.Millisecond), p.KubeconfigPath())
 	return true, nil
+}
+
+// create runs the backend's Create with the wait timeout as its deadline:
+// a control plane that never comes up must not hang the caller.
+func (p *Provider) create(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, p.o.waitTimeout)
+	defer cancel()
+	err := p.b.Create(cctx, backend.CreateOptions{ConfigFile: p.o.configFile, APIServerPort: p.o.apiServerPort, Nodes: p.o.nodes, Log: p.o.log})
+	if err != nil && ctx.Err() == nil && cctx.Err() != nil {
+		return fmt.Errorf("%w: the control plane did not start within %s", ErrNotReady, p.o.waitTimeout)
+	}
+	return err
 }
 
 func (p *Provider) reuse(ctx context.Context, start time.Time) error {

@@ -230,7 +230,10 @@ func (b *Backend) kwokctl(ctx context.Context, set *binaries.Set, log io.Writer,
 	}
 	args = append([]string{"--name", b.name}, args...)
 	cmd := backend.Command(ctx, set.Path(binaries.Kwokctl), args...)
-	cmd.Env = append(backend.Environ(b.cacheDir), "KWOK_WORKDIR="+b.workdir)
+	// kwokctl runs the first kubectl on PATH for some steps; make that the
+	// pinned one, never whatever the machine has.
+	cmd.Env = append(backend.Environ(b.cacheDir), "KWOK_WORKDIR="+b.workdir,
+		"PATH="+set.Dir()+string(os.PathListSeparator)+os.Getenv("PATH"))
 	var out bytes.Buffer
 	cmd.Stdout = io.MultiWriter(log, &out)
 	cmd.Stderr = io.MultiWriter(log, &out)
