@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -21,6 +22,28 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
 )
+
+// interrupted is cancelled by Ctrl-C (SIGINT) or SIGTERM. These tests start
+// kwok clusters of their own, whose processes outlive the test binary:
+// instead of dying on the signal, the binary cancels the tests' contexts so
+// that their cleanups delete those clusters.
+var interrupted context.Context
+
+func TestMain(m *testing.M) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	interrupted = ctx
+	code := m.Run()
+	stop()
+	os.Exit(code)
+}
+
+// testContext ends with the test or on an interrupt, whichever comes first.
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithCancel(t.Context())
+	stop := context.AfterFunc(interrupted, cancel)
+	t.Cleanup(func() { stop(); cancel() })
+	return ctx
+}
 
 // These tests create kwok clusters of their own, next to the shared one.
 func requireKwok(t *testing.T) {
@@ -92,14 +115,15 @@ func TestE2EFrameworkEnvFuncsDriveTheProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := envconf.New()
-	ctx, err := envfuncs.CreateCluster(p, name)(t.Context(), cfg)
+	ctx, err := envfuncs.CreateCluster(p, name)(testContext(t), cfg)
 	if err != nil {
 		t.Fatalf("envfuncs.CreateCluster: %v", err)
 	}
 	destroyed := false
 	t.Cleanup(func() {
 		if !destroyed {
-			_, _ = envfuncs.DestroyCluster(name)(ctx, cfg)
+			// Not ctx itself: it is cancelled on Ctrl-C, and this is the cleanup.
+			_, _ = envfuncs.DestroyCluster(name)(context.WithoutCancel(ctx), cfg)
 		}
 	})
 	if p.Name() != name {
@@ -128,7 +152,7 @@ func TestInterruptedUpLeavesNothingBehind(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Down(context.Background()) })
-	ctx, cancel := context.WithCancel(t.Context())
+	ctx, cancel := context.WithCancel(testContext(t))
 	done := make(chan error, 1)
 	go func() {
 		_, err := p.Up(ctx)
