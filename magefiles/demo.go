@@ -11,7 +11,6 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
-	"github.com/kubeworkshop/kubeworkshop/harness/pipeline"
 )
 
 // Demo runs the workshop's demos live against the cluster.
@@ -39,25 +38,10 @@ func header(format string, args ...any) {
 
 // All brings up the cluster and runs every demo in order.
 func (Demo) All(ctx context.Context) error {
-	if _, err := ensureCluster(ctx); err != nil {
+	r, p, err := setup()
+	if err != nil {
 		return err
 	}
 	header("smoke: nodes Ready, a Deployment of 3 pods Running, a ConfigMap round trip")
-	r, err := runner()
-	if err != nil {
-		return err
-	}
-	p, err := provider()
-	if err != nil {
-		return err
-	}
-	suites, err := r.Suites(ctx)
-	if err != nil {
-		return err
-	}
-	smoke, err := pipeline.SelectSuites(suites, "harness/e2e/smoke")
-	if err != nil {
-		return err
-	}
-	return r.E2E(ctx, p, smoke)
+	return runSuites(ctx, r, p, "harness/e2e/smoke")
 }

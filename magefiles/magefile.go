@@ -29,3 +29,16 @@ func runner() (*pipeline.Runner, error) {
 func provider() (*cluster.Provider, error) {
 	return cluster.NewFromEnv(cluster.WithLog(os.Stderr))
 }
+
+// setup returns the runner and the cluster selected by the environment.
+func setup() (*pipeline.Runner, *cluster.Provider, error) {
+	r, err := runner()
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := provider()
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, p, nil
+}

@@ -10,16 +10,13 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
 	"github.com/kubeworkshop/kubeworkshop/harness/pipeline"
 )
 
 // Test runs the unit tests, then every e2e suite against the selected cluster (created if needed, deleted afterwards only if created here).
 func Test(ctx context.Context) error {
-	r, err := runner()
-	if err != nil {
-		return err
-	}
-	p, err := provider() // bad CLUSTER_* settings fail before anything runs
+	r, p, err := setup() // bad CLUSTER_* settings fail before anything runs
 	if err != nil {
 		return err
 	}
@@ -27,28 +24,25 @@ func Test(ctx context.Context) error {
 	if err := r.UnitTests(ctx); err != nil {
 		return err
 	}
-	suites, err := r.Suites(ctx)
-	if err != nil {
-		return err
-	}
-	return r.E2E(ctx, p, suites)
+	return runSuites(ctx, r, p, "")
 }
 
 // E2e runs the e2e suites only (SUITE=name to pick one) against the selected cluster.
 func E2e(ctx context.Context) error {
-	r, err := runner()
+	r, p, err := setup()
 	if err != nil {
 		return err
 	}
-	p, err := provider()
-	if err != nil {
-		return err
-	}
+	return runSuites(ctx, r, p, os.Getenv("SUITE"))
+}
+
+// runSuites runs the e2e suites selected by want (all when empty).
+func runSuites(ctx context.Context, r *pipeline.Runner, p *cluster.Provider, want string) error {
 	all, err := r.Suites(ctx)
 	if err != nil {
 		return err
 	}
-	suites, err := pipeline.SelectSuites(all, os.Getenv("SUITE"))
+	suites, err := pipeline.SelectSuites(all, want)
 	if err != nil {
 		return err
 	}
@@ -66,11 +60,7 @@ func Lint(ctx context.Context) error {
 
 // Offline re-runs `test` in a network namespace with only loopback and GOPROXY=off, proving the workshop needs no network.
 func Offline(ctx context.Context) error {
-	r, err := runner()
-	if err != nil {
-		return err
-	}
-	p, err := provider()
+	r, p, err := setup()
 	if err != nil {
 		return err
 	}
