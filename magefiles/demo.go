@@ -38,10 +38,14 @@ func header(format string, args ...any) {
 
 // All brings up the cluster and runs every demo in order.
 func (Demo) All(ctx context.Context) error {
-	r, p, err := setup()
-	if err != nil {
-		return err
+	for _, demo := range []func(Demo, context.Context) error{
+		Demo.PodLister,
+		Demo.TypedConfigMap,
+		Demo.DynamicObjects,
+	} {
+		if err := demo(Demo{}, ctx); err != nil {
+			return err
+		}
 	}
-	header("smoke: nodes Ready, a Deployment of 3 pods Running, a ConfigMap round trip")
-	return runSuites(ctx, r, p, "harness/e2e/smoke")
+	return nil
 }
