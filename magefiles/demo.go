@@ -42,6 +42,7 @@ func (Demo) All(ctx context.Context) error {
 		Demo.PodLister,
 		Demo.TypedConfigMap,
 		Demo.DynamicObjects,
+		Demo.Operator,
 	} {
 		if err := demo(Demo{}, ctx); err != nil {
 			return err

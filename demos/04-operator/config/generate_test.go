@@ -1,0 +1,63 @@
+package config
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestGeneratedUpToDate regenerates CRDs, RBAC and deepcopy code into a
+// temporary directory and fails when the checked-in files differ, which means
+// a marker or type changed without `go tool mage generate`.
+func TestGeneratedUpToDate(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, Dir, "config.go")); err != nil {
+		t.Fatalf("repository root not found from the test's directory: %v", err)
+	}
+	tmp := t.TempDir()
+	crdDir, rbacDir, objDir := filepath.Join(tmp, "crd"), filepath.Join(tmp, "rbac"), filepath.Join(tmp, "object")
+
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", append([]string{"tool", "controller-gen"}, ControllerGenArgs(crdDir, rbacDir, objDir)...)...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go tool controller-gen: %v\n%s", err, out)
+	}
+
+	pairs := map[string]string{
+		filepath.Join(rbacDir, "role.yaml"):                                filepath.Join(root, Dir, "rbac", "role.yaml"),
+		filepath.Join(objDir, "zz_generated.deepcopy.go"):                  filepath.Join(root, "demos/04-operator/api/v1alpha1/zz_generated.deepcopy.go"),
+		filepath.Join(crdDir, "workshop.example.com_podsets.yaml"):         filepath.Join(root, Dir, "crd/bases/workshop.example.com_podsets.yaml"),
+		filepath.Join(crdDir, "workshop.example.com_operatorconfigs.yaml"): filepath.Join(root, Dir, "crd/bases/workshop.example.com_operatorconfigs.yaml"),
+	}
+	generated, err := filepath.Glob(filepath.Join(crdDir, "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(generated) != 2 {
+		t.Errorf("controller-gen wrote %d CRDs, want 2: %v", len(generated), generated)
+	}
+	for fresh, checkedIn := range pairs {
+		t.Run(filepath.Base(checkedIn), func(t *testing.T) {
+			want, err := os.ReadFile(fresh)
+			if err != nil {
+				t.Fatalf("controller-gen did not write %s: %v", filepath.Base(fresh), err)
+			}
+			got, err := os.ReadFile(checkedIn)
+			if err != nil {
+				t.Fatalf("checked-in file missing: %v (run `go tool mage generate`)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s is stale: run `go tool mage generate` and commit the result", checkedIn)
+			}
+		})
+	}
+}

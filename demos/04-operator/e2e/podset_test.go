@@ -1,0 +1,173 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
+	"github.com/onsi/gomega/gexec"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	workshopv1alpha1 "github.com/kubeworkshop/kubeworkshop/demos/04-operator/api/v1alpha1"
+)
+
+var _ = Describe("the PodSet operator running as a process", Ordered, Serial, func() {
+	var (
+		ns         string
+		operator   *gexec.Session
+		metricsURL string
+		web        *workshopv1alpha1.PodSet
+	)
+
+	BeforeAll(func(ctx SpecContext) {
+		bin := prepare(ctx)
+		ns = suite.NewNamespace(ctx, "ops")
+		port := freePort()
+		metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
+		By("starting the operator")
+		operator = startOperator(bin, "--metrics-bind-address", "127.0.0.1:"+strconv.Itoa(port))
+		Eventually(operator.Err).WithTimeout(time.Minute).Should(gbytes.Say("Starting workers"))
+		drainOnCleanup(ns)
+		web = newPodSet(ns, "web", 3)
+	})
+
+	It("brings a PodSet of 3 to 3 Running pods and Available=True", func(ctx SpecContext) {
+		Expect(suite.Client().Create(ctx, web)).To(Succeed())
+		expectConverged(ctx, web, 3)
+	})
+
+	It("scales up and down when spec.replicas changes", func(ctx SpecContext) {
+		for _, n := range []int32{5, 2} {
+			By(fmt.Sprintf("setting spec.replicas to %d", n))
+			Eventually(func(g Gomega) {
+				var cur workshopv1alpha1.PodSet
+				g.Expect(suite.Client().Get(ctx, client.ObjectKeyFromObject(web), &cur)).To(Succeed())
+				cur.Spec.Replicas = ptr.To(n)
+				g.Expect(suite.Client().Update(ctx, &cur)).To(Succeed())
+			}).WithContext(ctx).Should(Succeed())
+			expectConverged(ctx, web, int(n))
+		}
+	})
+
+	It("scales with kubectl scale through the scale subresource and shows the printer columns", func(ctx SpecContext) {
+		out, err := kubectl(ctx, "", "-n", ns, "scale", "podset/web", "--replicas=4")
+		Expect(err).NotTo(HaveOccurred(), out)
+		expectConverged(ctx, web, 4)
+
+		out, err = kubectl(ctx, "", "-n", ns, "get", "ps", "web")
+		Expect(err).NotTo(HaveOccurred(), out)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		Expect(lines).To(HaveLen(2))
+		Expect(strings.Fields(lines[0])).To(Equal([]string{"NAME", "DESIRED", "READY", "AVAILABLE", "AGE"}))
+		Expect(strings.Fields(lines[1])[:4]).To(Equal([]string{"web", "4", "4", "True"}))
+	})
+
+	It("re-creates a pod deleted behind its back", func(ctx SpecContext) {
+		var running []string
+		Eventually(func(g Gomega) {
+			running, _ = runningPods(ctx, g, web)
+			g.Expect(running).To(HaveLen(4))
+		}).WithContext(ctx).Should(Succeed())
+		victim := &corev1.Pod{}
+		victim.Namespace, victim.Name = ns, running[0]
+		Expect(suite.Client().Delete(ctx, victim)).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			now, total := runningPods(ctx, g, web)
+			g.Expect(now).To(HaveLen(4))
+			g.Expect(total).To(Equal(4))
+			g.Expect(now).NotTo(ContainElement(victim.Name))
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
+	})
+
+	It("exports the managed-pods gauge on the metrics endpoint", func(ctx SpecContext) {
+		want := fmt.Sprintf(`workshop_podset_managed_pods{namespace="%s",podset="web"} 4`, ns)
+		Eventually(func(g Gomega) {
+			resp, err := http.Get(metricsURL)
+			g.Expect(err).NotTo(HaveOccurred())
+			defer resp.Body.Close()
+			var lines []string
+			sc := bufio.NewScanner(resp.Body)
+			for sc.Scan() {
+				lines = append(lines, sc.Text())
+			}
+			g.Expect(lines).To(ContainElement(want))
+			g.Expect(lines).To(ContainElement(HavePrefix(`controller_runtime_reconcile_total{controller="podset"`)))
+		}).WithContext(ctx).Should(Succeed())
+	})
+
+	It("rejects invalid PodSets with the CEL messages", func(ctx SpecContext) {
+		By("kubectl apply of a PodSet whose selector does not match its template")
+		out, err := kubectl(ctx, `apiVersion: workshop.example.com/v1alpha1
+kind: PodSet
+metadata:
+  name: mismatched
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: one}
+  template:
+    metadata:
+      labels: {app: two}
+    spec:
+      containers: [{name: main, image: registry.k8s.io/pause:3.10}]
+`, "-n", ns, "apply", "-f", "-")
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("every label in spec.selector.matchLabels must appear with the same value in spec.template.metadata.labels"))
+
+		By("too many replicas")
+		tooMany := newPodSet(ns, "huge", 1)
+		tooMany.Spec.Replicas = ptr.To[int32](1000)
+		err = suite.Client().Create(ctx, tooMany)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
+		Expect(err.Error()).To(ContainSubstring("spec.replicas must be between 0 and 100"))
+
+		By("changing the selector")
+		Eventually(func(g Gomega) {
+			var cur workshopv1alpha1.PodSet
+			g.Expect(suite.Client().Get(ctx, client.ObjectKeyFromObject(web), &cur)).To(Succeed())
+			cur.Spec.Selector.MatchLabels = map[string]string{"app": "web", "tier": "x"}
+			cur.Spec.Template.Labels = map[string]string{"app": "web", "tier": "x"}
+			err := suite.Client().Update(ctx, &cur)
+			g.Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
+			g.Expect(err.Error()).To(ContainSubstring("spec.selector is immutable"))
+		}).WithContext(ctx).Should(Succeed())
+
+		By("an OperatorConfig not named singleton")
+		out, err = kubectl(ctx, "apiVersion: workshop.example.com/v1alpha1\nkind: OperatorConfig\nmetadata:\n  name: mine\n", "apply", "-f", "-")
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("must be named 'singleton'"))
+	})
+
+	It("drains the pods when the PodSet is deleted, then the object disappears", func(ctx SpecContext) {
+		Expect(suite.Client().Delete(ctx, web)).To(Succeed())
+		Eventually(func(g Gomega) {
+			err := suite.Client().Get(ctx, client.ObjectKeyFromObject(web), &workshopv1alpha1.PodSet{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "PodSet still there: %v", err)
+			_, total := runningPods(ctx, g, web)
+			g.Expect(total).To(BeZero())
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
+		Expect(operator.Err).To(gbytes.Say("deleted pod"))
+	})
+})
+
+// freePort returns a free TCP port on the loopback interface.
+func freePort() int {
+	GinkgoHelper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
