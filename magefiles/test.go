@@ -21,6 +21,10 @@ func Test(ctx context.Context) error {
 		return err
 	}
 	mg.CtxDeps(ctx, Tools) // envtest suites among the unit tests need the binaries
+	mg.Deps(Slides.Check)
+	if note := slidesBrowserSkipNote(); note != "" {
+		fmt.Fprintln(os.Stderr, note)
+	}
 	if err := r.UnitTests(ctx); err != nil {
 		return err
 	}

@@ -160,6 +160,7 @@ func runManager(ctx context.Context, o *options) error {
 		}
 	}
 
+	// START manager OMIT
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
 		Cache:                         controller.CacheOptions(),
@@ -173,6 +174,7 @@ func runManager(ctx context.Context, o *options) error {
 		RenewDeadline:                 &o.renewDeadline,
 		RetryPeriod:                   &o.retryPeriod,
 	})
+	// END manager OMIT
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}

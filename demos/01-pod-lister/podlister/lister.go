@@ -46,6 +46,7 @@ func (l *Lister) list(ctx context.Context, q Query, p printer) (string, error) {
 	if err := p.begin(); err != nil {
 		return "", err
 	}
+	// START paging OMIT
 	cont, rv := "", ""
 	for page := 1; ; page++ {
 		pods, err := l.Source.ListPage(ctx, q, cont)
@@ -63,6 +64,7 @@ func (l *Lister) list(ctx context.Context, q Query, p printer) (string, error) {
 			break
 		}
 	}
+	// END paging OMIT
 	return rv, p.end(rv)
 }
 
@@ -101,6 +103,7 @@ func (l *Lister) watch(ctx context.Context, q Query, rv string, p printer) error
 				}
 				return errors.New("the watch stopped unexpectedly")
 			}
+			// START events OMIT
 			switch ev.Type {
 			case watch.Added, watch.Modified, watch.Deleted:
 				pod, ok := ev.Object.(*corev1.Pod)
@@ -113,6 +116,7 @@ func (l *Lister) watch(ctx context.Context, q Query, rv string, p printer) error
 			case watch.Error:
 				return fmt.Errorf("watch failed: %w", apierrors.FromObject(ev.Object))
 			}
+			// END events OMIT
 		}
 	}
 }

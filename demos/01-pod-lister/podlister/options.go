@@ -115,20 +115,24 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func NewSource(style string, kube *cli.Kube) (PodSource, error) {
 	switch style {
 	case ClientGo:
+		// START clientset OMIT
 		list, err := kubernetes.NewForConfig(kube.Config)
 		if err != nil {
 			return nil, fmt.Errorf("creating the client-go clientset: %w", err)
 		}
+		// END clientset OMIT
 		watch, err := kubernetes.NewForConfig(kube.WatchConfig())
 		if err != nil {
 			return nil, fmt.Errorf("creating the client-go clientset for watching: %w", err)
 		}
 		return &ClientsetSource{List: list, Watch: watch}, nil
 	default:
+		// START crclient OMIT
 		list, err := client.New(kube.Config, client.Options{})
 		if err != nil {
 			return nil, fmt.Errorf("creating the controller-runtime client: %w", err)
 		}
+		// END crclient OMIT
 		watch, err := client.NewWithWatch(kube.WatchConfig(), client.Options{})
 		if err != nil {
 			return nil, fmt.Errorf("creating the controller-runtime client for watching: %w", err)

@@ -47,6 +47,7 @@ type ControllerRuntimeSource struct {
 
 // ListPage implements PodSource.
 func (s *ControllerRuntimeSource) ListPage(ctx context.Context, q Query, cont string) (*corev1.PodList, error) {
+	// START crlist OMIT
 	opts := []client.ListOption{
 		client.InNamespace(q.Namespace),
 		client.Limit(q.PageSize),
@@ -63,6 +64,7 @@ func (s *ControllerRuntimeSource) ListPage(ctx context.Context, q Query, cont st
 		return nil, fmt.Errorf("listing pods with the controller-runtime client: %w", err)
 	}
 	return pods, nil
+	// END crlist OMIT
 }
 
 // WatchPods implements PodSource.
@@ -102,6 +104,7 @@ func (q Query) listOptions() metav1.ListOptions {
 // ListPage implements PodSource.
 func (s *ClientsetSource) ListPage(ctx context.Context, q Query, cont string) (*corev1.PodList, error) {
 	lo := q.listOptions()
+	// START clientsetlist OMIT
 	lo.Limit = q.PageSize
 	lo.Continue = cont
 	pods, err := s.List.CoreV1().Pods(q.Namespace).List(ctx, lo)
@@ -109,6 +112,7 @@ func (s *ClientsetSource) ListPage(ctx context.Context, q Query, cont string) (*
 		return nil, fmt.Errorf("listing pods with the client-go clientset: %w", err)
 	}
 	return pods, nil
+	// END clientsetlist OMIT
 }
 
 // WatchPods implements PodSource.

@@ -50,6 +50,7 @@ func (e *ValidationError) Error() string {
 	return strings.Join(msgs, "; ")
 }
 
+// START unwrap OMIT
 // Unwrap exposes the individual FieldErrors to errors.As and errors.Is.
 func (e *ValidationError) Unwrap() []error {
 	errs := make([]error, len(e.Fields))
@@ -58,6 +59,8 @@ func (e *ValidationError) Unwrap() []error {
 	}
 	return errs
 }
+
+// END unwrap OMIT
 
 // Keys lists the problem keys, for callers that only need names.
 func (e *ValidationError) Keys() []string {

@@ -11,14 +11,18 @@ import (
 
 // ConfigMap is a typed view of a core/v1 ConfigMap: the object's metadata plus its data
 // decoded into T. On the server it is still an ordinary ConfigMap.
+// START typedview OMIT
 type ConfigMap[T any] struct {
 	metav1.ObjectMeta
 	Data T
 }
 
+// END typedview OMIT
+
 // FromConfigMap decodes cm into a typed view. Keys are looked up in data first, then in
 // binaryData. On a *ValidationError the view is still returned, with the good keys
 // filled, so callers can report which object failed.
+// START fromconfigmap OMIT
 func FromConfigMap[T any](cm *corev1.ConfigMap) (*ConfigMap[T], error) {
 	view := &ConfigMap[T]{ObjectMeta: *cm.ObjectMeta.DeepCopy()}
 	err := decode(func(k string) (string, bool) {
@@ -33,6 +37,8 @@ func FromConfigMap[T any](cm *corev1.ConfigMap) (*ConfigMap[T], error) {
 	}
 	return view, nil
 }
+
+// END fromconfigmap OMIT
 
 // ToConfigMap renders the view back into a core/v1 ConfigMap.
 func (c *ConfigMap[T]) ToConfigMap() (*corev1.ConfigMap, error) {

@@ -36,9 +36,12 @@ const (
 )
 
 // CABundle is the typed view of the root CA ConfigMap's data: one key, mapped by its tag.
+// START cabundle OMIT
 type CABundle struct {
 	CACert string `json:"ca.crt"`
 }
+
+// END cabundle OMIT
 
 // CAOptions says which ConfigMaps to check.
 type CAOptions struct {
@@ -153,6 +156,7 @@ func (c *CAChecker) checkConfigMap(cm *corev1.ConfigMap, o CAOptions) []CARow {
 			cm.Data[DefaultCAKey] = v
 		}
 	}
+	// START errorsas OMIT
 	view, err := configdata.FromConfigMap[CABundle](cm)
 	if err != nil {
 		var fe *configdata.FieldError
@@ -161,6 +165,7 @@ func (c *CAChecker) checkConfigMap(cm *corev1.ConfigMap, o CAOptions) []CARow {
 		}
 		return []CARow{{Namespace: cm.Namespace, Status: StatusInvalid, Reason: err.Error()}}
 	}
+	// END errorsas OMIT
 	certs, err := parsePEMBundle([]byte(view.Data.CACert))
 	if err != nil {
 		return []CARow{{Namespace: cm.Namespace, Status: StatusInvalid, Reason: fmt.Sprintf("key %q: %v", o.Key, err)}}

@@ -28,12 +28,15 @@ const DefaultSettingsName = "app-settings"
 
 // Settings is an application's configuration kept in a ConfigMap. Every key is a string
 // on the server; the field types say how each must parse.
+// START settings OMIT
 type Settings struct {
 	Greeting        string        `json:"greeting"`
 	Replicas        int           `json:"replicas"`
 	Debug           bool          `json:"debug"`
 	RefreshInterval time.Duration `json:"refreshInterval"`
 }
+
+// END settings OMIT
 
 // DefaultSettings are the values used for keys a new or partial ConfigMap lacks.
 func DefaultSettings() Settings {
@@ -129,12 +132,14 @@ func (s *SettingsStore) Set(ctx context.Context, key client.ObjectKey, assignmen
 	if err != nil {
 		return Settings{}, err
 	}
+	// START apply OMIT
 	cm := corev1ac.ConfigMap(key.Name, key.Namespace).
 		WithLabels(map[string]string{"app.kubernetes.io/managed-by": FieldManager}).
 		WithData(data)
 	if err := s.Client.Apply(ctx, cm, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 		return Settings{}, fmt.Errorf("applying configmap %s: %w", key, err)
 	}
+	// END apply OMIT
 	return s.Get(ctx, key)
 }
 

@@ -186,6 +186,7 @@ func (a *Applier) Apply(ctx context.Context, docs []Document) ([]Result, error) 
 		if a.Progress != nil {
 			fmt.Fprintf(a.Progress, "%s/%s %s\n", res.QualifiedKind(), doc.Object.GetName(), outcome)
 		}
+		// START crdwait OMIT
 		if res.GVR.GroupResource() == crdGVR.GroupResource() {
 			gk, err := a.waitForCRD(ctx, doc.Object.GetName())
 			if err != nil {
@@ -193,6 +194,7 @@ func (a *Applier) Apply(ctx context.Context, docs []Document) ([]Result, error) 
 			}
 			defined[gk] = true
 		}
+		// END crdwait OMIT
 	}
 	return results, nil
 }
@@ -239,6 +241,7 @@ func (a *Applier) applyOne(ctx context.Context, doc Document, defined map[schema
 	if err != nil && !apierrors.IsNotFound(err) {
 		return res, "", fmt.Errorf("reading the current object: %w", err)
 	}
+	// START ssa OMIT
 	after, err := ri.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: a.FieldManager, Force: a.Force})
 	if apierrors.IsConflict(err) {
 		return res, "", fmt.Errorf("%w; another field manager owns these fields: re-run with --force-conflicts to take them over", err)
@@ -246,6 +249,7 @@ func (a *Applier) applyOne(ctx context.Context, doc Document, defined map[schema
 	if err != nil {
 		return res, "", err
 	}
+	// END ssa OMIT
 	switch {
 	case before == nil:
 		return res, Created, nil
@@ -270,10 +274,12 @@ func (a *Applier) waitForCRD(ctx context.Context, name string) (schema.GroupKind
 	crds := wc.Resource(crdGVR)
 	var gk schema.GroupKind
 	check := func(u *unstructured.Unstructured) (bool, error) {
+		// START nested OMIT
 		group, _, _ := unstructured.NestedString(u.Object, "spec", "group")
 		kind, _, _ := unstructured.NestedString(u.Object, "spec", "names", "kind")
 		gk = schema.GroupKind{Group: group, Kind: kind}
 		return crdEstablished(u)
+		// END nested OMIT
 	}
 	timeoutErr := func() error { return fmt.Errorf("CRD %s was not Established within %s", name, a.WaitTimeout) }
 

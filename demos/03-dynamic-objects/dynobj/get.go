@@ -32,12 +32,15 @@ type DynamicReader struct {
 	Client dynamic.Interface
 }
 
+// START dynamic OMIT
 func (d *DynamicReader) resource(res Resource, namespace string) dynamic.ResourceInterface {
 	if res.Namespaced {
 		return d.Client.Resource(res.GVR).Namespace(namespace)
 	}
 	return d.Client.Resource(res.GVR)
 }
+
+// END dynamic OMIT
 
 // Get implements Reader.
 func (d *DynamicReader) Get(ctx context.Context, res Resource, namespace, name string) (*unstructured.Unstructured, error) {
@@ -58,6 +61,7 @@ type ControllerRuntimeReader struct {
 
 // Get implements Reader.
 func (c *ControllerRuntimeReader) Get(ctx context.Context, res Resource, namespace, name string) (*unstructured.Unstructured, error) {
+	// START crget OMIT
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(res.GVK)
 	key := client.ObjectKey{Name: name}
@@ -68,6 +72,7 @@ func (c *ControllerRuntimeReader) Get(ctx context.Context, res Resource, namespa
 		return nil, err
 	}
 	return u, nil
+	// END crget OMIT
 }
 
 // ListPage implements Reader.

@@ -23,6 +23,7 @@ type Resolver struct {
 }
 
 // NewResolver builds a Resolver over a discovery client.
+// START resolver OMIT
 func NewResolver(dc discovery.DiscoveryInterface) *Resolver {
 	cached := memory.NewMemCacheClient(dc)
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(cached)
@@ -33,6 +34,8 @@ func NewResolver(dc discovery.DiscoveryInterface) *Resolver {
 		expander: restmapper.NewShortcutExpander(mapper, cached, func(string) {}),
 	}
 }
+
+// END resolver OMIT
 
 // Mapper is the RESTMapper behind the resolver, for clients that need one (the
 // controller-runtime client). It sees every Reset.
@@ -87,6 +90,7 @@ func (r *Resolver) Resolve(arg string) (Resource, error) {
 	if arg == "" {
 		return Resource{}, errors.New("empty resource name")
 	}
+	// START resolve OMIT
 	var candidates []schema.GroupVersionResource
 	fully, gr := schema.ParseResourceArg(arg)
 	if fully != nil {
@@ -102,6 +106,7 @@ func (r *Resolver) Resolve(arg string) (Resource, error) {
 		}
 		return r.forGVR(gvr)
 	}
+	// END resolve OMIT
 	if meta.IsNoMatchError(lastErr) {
 		return Resource{}, &UnknownResourceError{Name: arg, Suggestions: r.suggest(arg)}
 	}

@@ -23,9 +23,12 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
 )
 
+// START suite OMIT
 var suite = e2e.NewSuite("dynamic-objects")
 
 func TestE2E(t *testing.T) { suite.Run(t) }
+
+// END suite OMIT
 
 const pkg = "github.com/kubeworkshop/kubeworkshop/demos/03-dynamic-objects"
 

@@ -74,6 +74,7 @@ var _ = Describe("the PodSet operator running as a process", Ordered, Serial, fu
 		Expect(strings.Fields(lines[1])[:4]).To(Equal([]string{"web", "4", "4", "True"}))
 	})
 
+	// START recreate OMIT
 	It("re-creates a pod deleted behind its back", func(ctx SpecContext) {
 		var running []string
 		Eventually(func(g Gomega) {
@@ -91,6 +92,7 @@ var _ = Describe("the PodSet operator running as a process", Ordered, Serial, fu
 			g.Expect(now).NotTo(ContainElement(victim.Name))
 		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
 	})
+	// END recreate OMIT
 
 	It("exports the managed-pods gauge on the metrics endpoint", func(ctx SpecContext) {
 		want := fmt.Sprintf(`workshop_podset_managed_pods{namespace="%s",podset="web"} 4`, ns)

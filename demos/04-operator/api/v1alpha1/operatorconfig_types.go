@@ -25,7 +25,7 @@ type OperatorConfigSpec struct {
 	// +kubebuilder:validation:MinLength=1
 	// +optional
 	DefaultImage string `json:"defaultImage,omitempty"`
-}
+} // START singleton OMIT
 
 // OperatorConfig is the cluster-wide configuration of the PodSet operator.
 // Only one may exist, and it must be named "singleton".
@@ -36,7 +36,7 @@ type OperatorConfigSpec struct {
 // +kubebuilder:printcolumn:name="Max-Replicas",type=integer,JSONPath=`.spec.maxReplicasPerPodSet`
 // +kubebuilder:printcolumn:name="Default-Image",type=string,JSONPath=`.spec.defaultImage`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-type OperatorConfig struct {
+type OperatorConfig struct { // END singleton OMIT
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 

@@ -40,7 +40,7 @@ const (
 // would not match its own selector.
 //
 // +kubebuilder:validation:XValidation:rule="self.selector.matchLabels.all(k, has(self.template.metadata) && has(self.template.metadata.labels) && k in self.template.metadata.labels && self.template.metadata.labels[k] == self.selector.matchLabels[k])",message="every label in spec.selector.matchLabels must appear with the same value in spec.template.metadata.labels, otherwise the PodSet could not find the Pods it creates"
-type PodSetSpec struct {
+type PodSetSpec struct { // START spec OMIT
 	// Replicas is the number of Pods the PodSet keeps running, between 0 and
 	// 100. Nil means 1; an OperatorConfig may lower the effective maximum.
 	//
@@ -54,6 +54,7 @@ type PodSetSpec struct {
 	//
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.selector is immutable; delete the PodSet and create it again to change it"
 	Selector PodSetSelector `json:"selector"`
+	// END spec OMIT
 
 	// Template describes the Pods the PodSet creates. A container without an
 	// image gets the OperatorConfig's defaultImage.
@@ -107,7 +108,7 @@ type PodSetStatus struct {
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
-}
+} // START crdmarkers OMIT
 
 // PodSet keeps a number of identical Pods running, like a tiny ReplicaSet.
 //
@@ -119,7 +120,7 @@ type PodSetStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyReplicas`,description="Pods that are Ready"
 // +kubebuilder:printcolumn:name="Available",type=string,JSONPath=`.status.conditions[?(@.type=="Available")].status`,description="Whether enough Pods are Ready"
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-type PodSet struct {
+type PodSet struct { // END crdmarkers OMIT
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 

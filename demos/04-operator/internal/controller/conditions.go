@@ -55,6 +55,7 @@ func setConditions(conds []metav1.Condition, obs observation, now metav1.Time) [
 		if status {
 			s = metav1.ConditionTrue
 		}
+		// START setcondition OMIT
 		meta.SetStatusCondition(&conds, metav1.Condition{
 			Type:               typ,
 			Status:             s,
@@ -63,6 +64,7 @@ func setConditions(conds []metav1.Condition, obs observation, now metav1.Time) [
 			ObservedGeneration: obs.generation,
 			LastTransitionTime: now,
 		})
+		// END setcondition OMIT
 	}
 
 	if obs.deleting {

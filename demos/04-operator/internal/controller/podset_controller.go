@@ -36,6 +36,7 @@ const conflictRetry = 200 * time.Millisecond
 // CacheOptions returns the manager's cache options: Pods are only cached when
 // they carry PodSetLabel, so the operator's memory does not grow with every
 // Pod in the cluster.
+// START cache OMIT
 func CacheOptions() cache.Options {
 	hasLabel, err := labels.NewRequirement(workshopv1alpha1.PodSetLabel, selection.Exists, nil)
 	if err != nil {
@@ -47,6 +48,8 @@ func CacheOptions() cache.Options {
 		},
 	}
 }
+
+// END cache OMIT
 
 // PodSetReconciler converges the Pods of each PodSet on its spec.replicas.
 type PodSetReconciler struct {
@@ -77,6 +80,7 @@ func (r *PodSetReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrent int)
 	if r.expectations == nil {
 		r.expectations = newExpectations(30 * time.Second)
 	}
+	// START setup OMIT
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named(Name).
 		For(&workshopv1alpha1.PodSet{}).
@@ -84,6 +88,7 @@ func (r *PodSetReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrent int)
 		Watches(&workshopv1alpha1.OperatorConfig{}, handler.EnqueueRequestsFromMapFunc(r.allPodSets)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrent}).
 		Complete(r)
+		// END setup OMIT
 	if err != nil {
 		return fmt.Errorf("set up the %s controller: %w", Name, err)
 	}
@@ -108,6 +113,7 @@ func (r *PodSetReconciler) allPodSets(ctx context.Context, _ client.Object) []re
 // Reconcile brings one PodSet closer to its spec and records what it saw in
 // its status. Errors are returned so the workqueue retries with backoff.
 func (r *PodSetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	// START get OMIT
 	var ps workshopv1alpha1.PodSet
 	if err := r.Client.Get(ctx, req.NamespacedName, &ps); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -119,6 +125,7 @@ func (r *PodSetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		}
 		return ctrl.Result{}, fmt.Errorf("get PodSet %s: %w", req.NamespacedName, err)
 	}
+	// END get OMIT
 
 	pods, err := r.ownedPods(ctx, &ps)
 	if err != nil {
@@ -129,6 +136,7 @@ func (r *PodSetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return r.drain(ctx, &ps, pods)
 	}
 
+	// START finalizer OMIT
 	if !controllerutil.ContainsFinalizer(&ps, workshopv1alpha1.DrainFinalizer) {
 		orig := ps.DeepCopy()
 		controllerutil.AddFinalizer(&ps, workshopv1alpha1.DrainFinalizer)
@@ -136,6 +144,7 @@ func (r *PodSetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 			return r.retryOnConflict(ctx, fmt.Errorf("add finalizer to PodSet %s: %w", req.NamespacedName, err))
 		}
 	}
+	// END finalizer OMIT
 
 	cfg, err := r.operatorConfig(ctx)
 	if err != nil {
@@ -191,6 +200,7 @@ func (r *PodSetReconciler) drain(ctx context.Context, ps *workshopv1alpha1.PodSe
 	deleteErr := r.deletePods(ctx, ps, groups.active, "Drained")
 
 	ok, wait := r.expectations.satisfied(key, pods)
+	// START drain OMIT
 	if len(pods) == 0 && ok && deleteErr == nil {
 		orig := ps.DeepCopy()
 		controllerutil.RemoveFinalizer(ps, workshopv1alpha1.DrainFinalizer)
@@ -206,6 +216,7 @@ func (r *PodSetReconciler) drain(ctx context.Context, ps *workshopv1alpha1.PodSe
 		managedPods.DeleteLabelValues(ps.Namespace, ps.Name)
 		return ctrl.Result{}, nil
 	}
+	// END drain OMIT
 
 	var blocked []string
 	for i := range pods {
@@ -267,6 +278,7 @@ func (r *PodSetReconciler) operatorConfig(ctx context.Context) (*workshopv1alpha
 
 func (r *PodSetReconciler) createPods(ctx context.Context, ps *workshopv1alpha1.PodSet, cfg *workshopv1alpha1.OperatorConfig, n int) error {
 	key := client.ObjectKeyFromObject(ps)
+	// START create OMIT
 	for range n {
 		pod := podFor(ps, cfg)
 		if err := controllerutil.SetControllerReference(ps, pod, r.Client.Scheme()); err != nil {
@@ -282,6 +294,7 @@ func (r *PodSetReconciler) createPods(ctx context.Context, ps *workshopv1alpha1.
 		log.FromContext(ctx).Info("created pod", "pod", pod.Name)
 		r.Recorder.Eventf(ps, pod, corev1.EventTypeNormal, "Created", "CreatePod", "created pod %s", pod.Name)
 	}
+	// END create OMIT
 	return nil
 }
 
@@ -315,6 +328,7 @@ func (r *PodSetReconciler) writeStatus(ctx context.Context, ps *workshopv1alpha1
 	if sel, err := metav1.LabelSelectorAsSelector(ps.Spec.Selector.LabelSelector()); err == nil {
 		st.Selector = sel.String()
 	}
+	// START status OMIT
 	st.Conditions = setConditions(st.Conditions, obs, metav1.NewTime(r.now()))
 	if equality.Semantic.DeepEqual(orig.Status, ps.Status) {
 		return nil
@@ -325,6 +339,7 @@ func (r *PodSetReconciler) writeStatus(ctx context.Context, ps *workshopv1alpha1
 		}
 		return fmt.Errorf("update status of PodSet %s/%s: %w", ps.Namespace, ps.Name, err)
 	}
+	// END status OMIT
 	return nil
 }
 

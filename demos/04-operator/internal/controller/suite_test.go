@@ -54,12 +54,14 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 
 	By("starting kube-apiserver and etcd with the generated CRDs")
+	// START envtest OMIT
 	testEnv = &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: assets,
 	}
 	cfg, err = testEnv.Start()
+	// END envtest OMIT
 	// Stop even when Start failed half-way (say, a CRD was rejected): the
 	// control plane may already run and must not outlive the test.
 	DeferCleanup(func() {

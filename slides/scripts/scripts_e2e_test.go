@@ -1,0 +1,134 @@
+//go:build e2e
+
+package scripts
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gexec"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/ops"
+	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
+	"github.com/kubeworkshop/kubeworkshop/harness/repo"
+)
+
+var suite = e2e.NewSuite("slides-scripts")
+
+func TestE2E(t *testing.T) { suite.Run(t) }
+
+// script is a slide's shell script and what its slide promises.
+type script struct {
+	name string
+	// exit is the status the script must end with.
+	exit int
+	// want are strings its combined output must contain; "{ns}" stands
+	// for the spec's namespace.
+	want []string
+	// setup, when set, prepares the cluster first (in the spec's namespace).
+	setup func(ctx context.Context, ns string)
+	// verify, when set, checks the cluster afterwards.
+	verify func(ctx context.Context, ns string)
+}
+
+// createPod creates a pod for the pod lister scripts to find.
+func createPod(ctx context.Context, ns string) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "slides-demo", Namespace: ns},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27"}}},
+	}
+	Expect(suite.Client().Create(ctx, pod)).To(Succeed())
+}
+
+// installCRDs installs the PodSet operator's CRDs as `go tool mage
+// operator:install` does (idempotently, waiting until they are served).
+func installCRDs(ctx context.Context, _ string) {
+	Expect(ops.Install(ctx, suite.RESTConfig(), GinkgoWriter)).To(Succeed())
+}
+
+// nothingWritten checks that the refused settings were not stored.
+func nothingWritten(ctx context.Context, _ string) {
+	err := suite.Client().Get(ctx, client.ObjectKey{Namespace: "default", Name: "workshop-settings"}, &corev1.ConfigMap{})
+	Expect(apierrors.IsNotFound(err)).To(BeTrue(), "configmap default/workshop-settings exists or could not be read: %v", err)
+}
+
+// scripts lists every script in this directory; a spec below fails when a
+// script is missing from the list, so none goes untested.
+var scripts = []script{
+	{name: "00-object.sh", want: []string{"kind: Deployment", "replicas: 2", "image: nginx:1.27", "status: {}"}},
+	{name: "00-api-resources.sh", want: []string{"deployments", "daemonsets", "statefulsets", "replicasets", "controllerrevisions"}},
+	{name: "00-raw-get.sh", want: []string{`"kind":"Namespace"`, `"name":"default"`, `"status":{"phase":"Active"}`}},
+	{name: "00-watch.sh", want: []string{`"type":"ADDED"`, `"name":"default"`, `"name":"kube-system"`}},
+	{name: "01-pod-lister.sh", want: []string{"{ns}/slides-demo"}, setup: createPod},
+	{name: "01-pod-lister-clientgo.sh", want: []string{"NAMESPACE", "NAME", "STATUS", "slides-demo"}, setup: createPod},
+	{name: "02-ca.sh", want: []string{"NOT-AFTER", "default", "ok"}},
+	{name: "02-settings-wrong-type.sh", exit: 1, want: []string{"nothing was written", `key "replicas"`}, verify: nothingWritten},
+	{name: "03-resources.sh", want: []string{"SHORTNAMES", "NAMESPACED", "pods", "deployments", "Deployment"}},
+	{name: "03-get-nodes.sh", want: []string{"node/"}},
+	{name: "03-unknown.sh", exit: 1, want: []string{`"pdos"`, `did you mean`, `"pods"`}},
+	{name: "04-cel-replicas.sh", exit: 1, want: []string{"spec.replicas must be between 0 and 100"}, setup: installCRDs},
+	{name: "04-cel-singleton.sh", exit: 1, want: []string{"must be named 'singleton'"}, setup: installCRDs},
+	{name: "05-nodes.sh", want: []string{"STATUS", "Ready"}},
+	{name: "05-readyz.sh", want: []string{"[+]etcd ok", "readyz check passed"}},
+}
+
+var _ = Describe("slide scripts", func() {
+	It("lists every script in slides/scripts", func() {
+		files, err := filepath.Glob("*.sh")
+		Expect(err).NotTo(HaveOccurred())
+		var listed []string
+		for _, s := range scripts {
+			listed = append(listed, s.name)
+		}
+		slices.Sort(files)
+		slices.Sort(listed)
+		Expect(listed).To(Equal(files), "add an entry to scripts for each new script")
+	})
+
+	entries := []TableEntry{}
+	for _, s := range scripts {
+		entries = append(entries, Entry(s.name, s))
+	}
+	DescribeTable("runs against the cluster and prints what its slide promises",
+		func(ctx SpecContext, s script) {
+			ns := suite.Namespace()
+			if s.setup != nil {
+				s.setup(ctx, ns)
+			}
+			root, err := repo.Root("")
+			Expect(err).NotTo(HaveOccurred())
+			cmd := exec.CommandContext(ctx, "bash", filepath.Join("slides", "scripts", s.name))
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(),
+				"KUBECONFIG="+suite.Kubeconfig(),
+				// A fresh discovery cache, so kubectl sees CRDs created just now.
+				"KUBECACHEDIR="+GinkgoT().TempDir(),
+				"PATH="+filepath.Dir(suite.Kubectl())+string(os.PathListSeparator)+os.Getenv("PATH"),
+			)
+			session, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
+			Expect(err).NotTo(HaveOccurred())
+			// go run compiles the demo first, hence the generous timeout.
+			Eventually(session).WithContext(ctx).WithTimeout(3*time.Minute).Should(gexec.Exit(s.exit), "%s exit status", s.name)
+			out := string(session.Out.Contents()) + string(session.Err.Contents())
+			for _, w := range s.want {
+				Expect(out).To(ContainSubstring(strings.ReplaceAll(w, "{ns}", ns)), "%s output", s.name)
+			}
+			if s.verify != nil {
+				s.verify(ctx, ns)
+			}
+		},
+		entries,
+	)
+})
