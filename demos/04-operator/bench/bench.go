@@ -1,11 +1,9 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -271,19 +269,11 @@ func operatorRun(ctx context.Context, c client.Client, o Options, res *Result) (
 // scrape reads the reconcile and error counters from the operator's
 // metrics endpoint.
 func scrape(ctx context.Context, url string, res *Result) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	lines, err := ops.MetricLines(ctx, url, func(string) bool { return true })
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("scrape %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
+	for _, line := range lines {
 		value := func() float64 {
 			f, _ := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
 			return f
@@ -300,9 +290,6 @@ func scrape(ctx context.Context, url string, res *Result) error {
 		case strings.HasPrefix(line, `workshop_podset_pod_operations_total{operation="delete",result="success"}`):
 			res.PodDeletes += value()
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read %s: %w", url, err)
 	}
 	return nil
 }

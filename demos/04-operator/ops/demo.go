@@ -348,23 +348,42 @@ func eventTime(e corev1.Event) time.Time {
 
 // printMetric prints the lines of one metric from a Prometheus endpoint.
 func printMetric(ctx context.Context, out io.Writer, url, name string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	lines, err := MetricLines(ctx, url, func(line string) bool { return strings.HasPrefix(line, name) })
 	if err != nil {
 		return err
 	}
+	for _, line := range lines {
+		fmt.Fprintf(out, "  %s\n", line)
+	}
+	return nil
+}
+
+// MetricLines fetches a Prometheus text endpoint (such as the operator's
+// /metrics) and returns its sample lines, comments skipped, for which keep
+// returns true.
+func MetricLines(ctx context.Context, url string, keep func(line string) bool) ([]string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("scrape %s: %w", url, err)
+		return nil, fmt.Errorf("scrape %s: %w", url, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("scrape %s: %s", url, resp.Status)
+	}
+	var lines []string
 	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		if line := sc.Text(); strings.HasPrefix(line, name) {
-			fmt.Fprintf(out, "  %s\n", line)
+		if line := sc.Text(); line != "" && !strings.HasPrefix(line, "#") && keep(line) {
+			lines = append(lines, line)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read %s: %w", url, err)
+		return nil, fmt.Errorf("read %s: %w", url, err)
 	}
-	return nil
+	return lines, nil
 }
