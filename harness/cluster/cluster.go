@@ -335,8 +335,8 @@ func (p *Provider) reuse(ctx context.Context, start time.Time) error {
 		p.logf("%s cluster %q exists but is not healthy (%v); restarting it ...", p.o.provider, p.o.name, err)
 		if serr := p.b.Start(ctx); serr != nil {
 			err = errors.Join(err, serr)
-		} else {
-			err = p.waitReady(ctx, 30*time.Second)
+		} else if err = p.waitReady(ctx, 30*time.Second); err == nil {
+			h, err = checkHealth(ctx, p.KubeconfigPath())
 		}
 	}
 	if err != nil {
