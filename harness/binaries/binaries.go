@@ -227,14 +227,14 @@ func Ensure(ctx context.Context, opts ...Option) (*Set, error) {
 	if err := os.MkdirAll(set.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create cache directory: %w", err)
 	}
-	unlock, err := lock(filepath.Join(set.dir, ".lock"))
+	unlock, err := lock(ctx, filepath.Join(set.dir, ".lock"), o.progress)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	// Another process may have built some binaries while we waited.
-	if todo, err = set.check(todo, o.verify, o.repair); err != nil {
-		return nil, err
+	// Another process may have built the binaries while we waited.
+	if todo, err = set.check(todo, o.verify, o.repair); err != nil || len(todo) == 0 {
+		return set, err
 	}
 	if err := set.build(ctx, o, todo); err != nil {
 		return nil, err
@@ -462,15 +462,32 @@ func fileSHA256(path string) (string, error) {
 }
 
 // lock takes an exclusive advisory lock so that two processes never build
-// into the same cache folder at once.
-func lock(path string) (func(), error) {
+// into the same cache folder at once. While another process holds it (a
+// cold build takes minutes) it says so once and keeps trying until ctx
+// ends, so Ctrl-C is honoured.
+func lock(ctx context.Context, path string, progress io.Writer) (func(), error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock binary cache: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock binary cache: %w", err)
+	for waited := false; ; waited = true {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock binary cache: %w", err)
+		}
+		if !waited {
+			fmt.Fprintf(progress, "another process is building into %s; waiting for it\n", filepath.Dir(path))
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("wait for the binary cache lock: %w", ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 	return func() {
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)

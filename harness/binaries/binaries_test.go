@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -230,5 +231,49 @@ func TestExecName(t *testing.T) {
 		if got := execName(pkg); got != want {
 			t.Errorf("execName(%q) = %q, want %q", pkg, got, want)
 		}
+	}
+}
+
+func TestConcurrentEnsureBuildsOnce(t *testing.T) {
+	tools, bins := fakeTools(t, false)
+	cache := t.TempDir()
+	const callers = 3
+	var progress [callers]bytes.Buffer
+	errs := make(chan error, callers)
+	for i := range callers {
+		go func() {
+			_, err := ensure(t, t.Context(), tools, cache, bins, WithProgress(&progress[i]))
+			errs <- err
+		}()
+	}
+	for range callers {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent Ensure: %v", err)
+		}
+	}
+	builds := 0
+	for i := range callers {
+		builds += strings.Count(progress[i].String(), "built 2 binaries")
+	}
+	if builds != 1 {
+		t.Errorf("want exactly one build among %d concurrent callers, got %d", callers, builds)
+	}
+}
+
+func TestLockWaitHonoursContext(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".lock")
+	unlock, err := lock(t.Context(), path, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	var progress bytes.Buffer
+	if _, err := lock(ctx, path, &progress); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second lock: want the context error, got %v", err)
+	}
+	if !strings.Contains(progress.String(), "another process is building") {
+		t.Errorf("waiting was not reported: %q", progress.String())
 	}
 }
