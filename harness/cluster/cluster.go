@@ -291,17 +291,16 @@ func (p *Provider) Up(ctx context.Context) (created bool, err error) {
 		return false, err
 	}
 	p.logf("creating %s cluster %q ...", p.o.provider, p.o.name)
-	err = p.create(ctx)
-	if err == nil {
-		err = p.waitReady(ctx, p.o.waitTimeout)
-	}
+	err = p.createAndWait(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			// Keep the control plane's logs: deleting the cluster removes them.
 			dir := filepath.Join(p.o.cacheDir, "failed", p.o.provider+"-"+p.o.name+"-"+time.Now().Format("20060102-150405"))
-			if lerr := p.b.ExportLogs(context.WithoutCancel(ctx), dir); lerr == nil {
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			if lerr := p.b.ExportLogs(lctx, dir); lerr == nil {
 				err = fmt.Errorf("%w (control-plane logs saved in %s)", err, dir)
 			}
+			cancel()
 		}
 		cctx, cancel := backend.Cleanup(ctx)
 		defer cancel()
@@ -317,17 +316,29 @@ func (p *Provider) Up(ctx context.Context) (created bool, err error) {
 	return true, nil
 }
 
-// create runs the backend's Create with the wait timeout as its deadline:
-// a control plane that never comes up must not hang the caller.
-func (p *Provider) create(ctx context.Context) error {
-	cctx, cancel := context.WithTimeout(ctx, p.o.waitTimeout)
+// createAndWait creates the cluster and waits until it is healthy, both
+// within one deadline: the wait timeout, plus time for kind, which may have
+// to pull its node image and waits up to 3 minutes for its own readiness.
+// A control plane that never comes up must not hang the caller.
+func (p *Provider) createAndWait(ctx context.Context) error {
+	timeout := p.o.waitTimeout
+	if p.o.provider == Kind {
+		timeout += kindCreateAllowance
+	}
+	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	err := p.b.Create(cctx, backend.CreateOptions{ConfigFile: p.o.configFile, APIServerPort: p.o.apiServerPort, Nodes: p.o.nodes, Log: p.o.log})
-	if err != nil && ctx.Err() == nil && cctx.Err() != nil {
-		return fmt.Errorf("%w: the control plane did not start within %s", ErrNotReady, p.o.waitTimeout)
+	err := p.b.Create(dctx, backend.CreateOptions{ConfigFile: p.o.configFile, APIServerPort: p.o.apiServerPort, Nodes: p.o.nodes, Log: p.o.log})
+	if err == nil {
+		err = p.waitReady(dctx, timeout)
+	}
+	if err != nil && ctx.Err() == nil && dctx.Err() != nil {
+		return fmt.Errorf("%w: the cluster was not ready within %s: %w", ErrNotReady, timeout, err)
 	}
 	return err
 }
+
+// kindCreateAllowance is the extra time a kind cluster gets to come up.
+const kindCreateAllowance = 5 * time.Minute
 
 func (p *Provider) reuse(ctx context.Context, start time.Time) error {
 	h, err := checkHealth(ctx, p.KubeconfigPath())
@@ -363,6 +374,11 @@ func (p *Provider) reuse(ctx context.Context, start time.Time) error {
 // kubeconfig. Deleting a cluster that does not exist is not an error; the
 // existing provider never deletes anything.
 func (p *Provider) Down(ctx context.Context) error {
+	if p.err != nil {
+		// An e2e-framework With* call left the Provider invalid: never
+		// delete the cluster it pointed at before.
+		return p.err
+	}
 	if p.o.provider == Existing {
 		p.logf("existing provider: leaving the cluster in %s alone", p.KubeconfigPath())
 		return nil

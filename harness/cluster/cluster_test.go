@@ -211,3 +211,25 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+func TestE2EFrameworkWithNameErrorsAreReportedAndCleared(t *testing.T) {
+	p, err := New(WithRepoDir(repoRoot(t)), WithCacheDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.WithName("Bad_Name")
+	if _, err := p.Create(t.Context()); !errors.Is(err, ErrInvalidName) {
+		t.Fatalf("Create after an invalid WithName: want ErrInvalidName, got %v", err)
+	}
+	if err := p.Down(t.Context()); !errors.Is(err, ErrInvalidName) {
+		t.Fatalf("Down after an invalid WithName must refuse, not delete the previous cluster; got %v", err)
+	}
+	p.WithName("good-name")
+	if p.err != nil || p.Name() != "good-name" {
+		t.Fatalf("a valid WithName must clear the error: err=%v name=%s", p.err, p.Name())
+	}
+	p.WithVersion("v1.30.0")
+	if _, err := p.Create(t.Context()); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "v1.37.0") {
+		t.Fatalf("another Kubernetes version: want ErrUnsupported naming the pinned one, got %v", err)
+	}
+}

@@ -22,9 +22,7 @@ var _ support.E2EClusterProvider = (*Provider)(nil)
 // this Provider manages. An invalid name is reported by Create.
 func (p *Provider) WithName(name string) support.E2EClusterProvider {
 	p.o.name = name
-	if err := p.init(); err != nil {
-		p.err = err
-	}
+	p.err = p.init() // a later valid name clears an earlier error
 	return p
 }
 

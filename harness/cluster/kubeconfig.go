@@ -3,11 +3,12 @@ package cluster
 import (
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/util/homedir"
+
+	"github.com/kubeworkshop/kubeworkshop/harness/cluster/internal/backend"
 )
 
 // defaultPathOptions is clientcmd's view of "the default kubeconfig"
@@ -20,11 +21,8 @@ import (
 func defaultPathOptions(cacheDir string) *clientcmd.PathOptions {
 	po := clientcmd.NewDefaultPathOptions()
 	po.GlobalFile = filepath.Join(homedir.HomeDir(), clientcmd.RecommendedHomeDir, clientcmd.RecommendedFileName)
-	for _, f := range po.GetEnvVarFiles() {
-		if rel, err := filepath.Rel(cacheDir, f); err == nil && !strings.HasPrefix(rel, "..") {
-			po.EnvVar = ""
-			break
-		}
+	if backend.AnyUnder(po.GetEnvVarFiles(), cacheDir) {
+		po.EnvVar = ""
 	}
 	po.LoadingRules.Precedence = po.GetLoadingPrecedence()
 	return po

@@ -74,7 +74,7 @@ func Cleanup(ctx context.Context) (context.Context, context.CancelFunc) {
 func EnvWithoutKubeconfigUnder(env []string, dir string) []string {
 	out := make([]string, 0, len(env))
 	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "KUBECONFIG="); ok && anyUnder(filepath.SplitList(v), dir) {
+		if v, ok := strings.CutPrefix(kv, "KUBECONFIG="); ok && AnyUnder(filepath.SplitList(v), dir) {
 			continue
 		}
 		out = append(out, kv)
@@ -82,7 +82,8 @@ func EnvWithoutKubeconfigUnder(env []string, dir string) []string {
 	return out
 }
 
-func anyUnder(paths []string, dir string) bool {
+// AnyUnder reports whether one of paths lies inside dir.
+func AnyUnder(paths []string, dir string) bool {
 	for _, p := range paths {
 		if rel, err := filepath.Rel(dir, p); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 			return true

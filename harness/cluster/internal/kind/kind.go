@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -184,6 +185,9 @@ func (b *Backend) Create(ctx context.Context, opts backend.CreateOptions) error 
 	if err != nil {
 		return err
 	}
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
 	var raw []byte
 	switch {
 	case opts.ConfigFile != "":
@@ -221,6 +225,11 @@ func (b *Backend) Create(ctx context.Context, opts backend.CreateOptions) error 
 		}
 		return nil
 	case <-ctx.Done():
+		// kind's Create cannot be interrupted: let it finish, so that the
+		// caller's cleanup deletes every container it made instead of
+		// racing it.
+		fmt.Fprintf(opts.Log, "waiting for kind to finish creating %q before cleaning up ...\n", b.name)
+		<-done
 		return ctx.Err()
 	}
 }
