@@ -45,13 +45,17 @@ func (Bench) Operator(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	created, err := p.Up(ctx)
-	if err != nil {
-		return err
-	}
-	if created && os.Getenv("BENCH_KEEP") == "" {
+	if os.Getenv("BENCH_KEEP") != "" {
+		if _, err := p.Up(ctx); err != nil {
+			return err
+		}
+	} else {
+		release, err := p.UpForRun(ctx)
+		if err != nil {
+			return err
+		}
 		defer func() {
-			if err := p.Down(context.WithoutCancel(ctx)); err != nil {
+			if err := release(); err != nil {
 				fmt.Fprintf(os.Stderr, "deleting the bench cluster: %v\n", err)
 			}
 		}()

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -64,13 +65,17 @@ func (Demo) TypedConfigMap(ctx context.Context) error {
 		return err
 	}
 	header("02 typed ConfigMap: a broken bundle in %s gets an invalid row and exit code 1", caLabNamespace)
-	expectFailure(ctx, typedcm.Exec, exitRuntime, "ca", "--kubeconfig", kc, "-n", caLabNamespace, "--name", "broken-ca")
+	if err := expectFailure(ctx, typedcm.Exec, exitRuntime, "ca", "--kubeconfig", kc, "-n", caLabNamespace, "--name", "broken-ca"); err != nil {
+		return err
+	}
 	header("02 typed ConfigMap: settings written with server-side apply, then read back")
 	if err := runDemo(ctx, "typed-configmap", typedcm.Exec, "settings", "set", "--kubeconfig", kc, "-n", demoNamespace, "replicas=3", "debug=true", "refreshInterval=45s"); err != nil {
 		return err
 	}
 	header("02 typed ConfigMap: a wrong-typed value is refused before anything is written (exit code 2)")
-	expectFailure(ctx, typedcm.Exec, exitUsage, "settings", "set", "--kubeconfig", kc, "-n", demoNamespace, "replicas=three")
+	if err := expectFailure(ctx, typedcm.Exec, exitUsage, "settings", "set", "--kubeconfig", kc, "-n", demoNamespace, "replicas=three"); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -101,7 +106,9 @@ func (Demo) DynamicObjects(ctx context.Context) error {
 		return err
 	}
 	header("03 dynamic objects: an unknown resource exits 1 and suggests close matches")
-	expectFailure(ctx, dynobj.Exec, exitRuntime, "get", "pdos", "--kubeconfig", kc)
+	if err := expectFailure(ctx, dynobj.Exec, exitRuntime, "get", "pdos", "--kubeconfig", kc); err != nil {
+		return err
+	}
 	manifest := filepath.Join(root, "demos", "03-dynamic-objects", "testdata", "widgets.yaml")
 	header("03 dynamic objects: apply a CRD and its instances in one manifest (server-side apply)")
 	if err := runDemo(ctx, "dynamic-objects", dynobj.Exec, "apply", "--kubeconfig", kc, "-n", demoNamespace, "-f", manifest); err != nil {
@@ -150,14 +157,16 @@ func runDemo(ctx context.Context, name string, run demoExec, args ...string) err
 	return nil
 }
 
-// expectFailure runs a demo that is meant to fail and says whether it failed as expected.
-func expectFailure(ctx context.Context, run demoExec, want int, args ...string) {
+// expectFailure runs a demo that is meant to fail, says whether it failed
+// as expected, and returns an error when the exit code is not the one the
+// demo promises.
+func expectFailure(ctx context.Context, run demoExec, want int, args ...string) error {
 	got := run(ctx, args, os.Stdout, os.Stderr)
-	verdict := "as expected"
 	if got != want {
-		verdict = fmt.Sprintf("but %d was expected", want)
+		return fmt.Errorf("demo %q exited %d, but %d was expected", strings.Join(args, " "), got, want)
 	}
-	fmt.Fprintf(os.Stderr, "(exit code %d, %s)\n", got, verdict)
+	fmt.Fprintf(os.Stderr, "(exit code %d, as expected)\n", got)
+	return nil
 }
 
 // createIfMissing creates obj unless it exists already, so seeding is idempotent.

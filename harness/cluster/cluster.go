@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -427,4 +428,40 @@ func RESTConfigFor(kubeconfig string) (*rest.Config, error) { return restConfig(
 func DetectContainerRuntime(ctx context.Context) (string, error) {
 	rt, err := kind.DetectRuntime(ctx, exec.LookPath, kind.RealExec)
 	return rt.Name, err
+}
+
+// UpForRun brings the cluster up for one run (a test run, a benchmark) and
+// returns release, which deletes the cluster only if this call created it.
+// The deletion starts as soon as ctx is cancelled (Ctrl-C), with a short
+// deadline that fits mage's 5-second grace period, rather than after the
+// run's processes have wound down; release waits for it and returns its
+// error. Call release exactly once, typically deferred.
+func (p *Provider) UpForRun(ctx context.Context) (release func() error, err error) {
+	created, err := p.Up(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !created {
+		return func() error { return nil }, nil
+	}
+	var (
+		once    sync.Once
+		downErr error // read only after once.Do has returned
+	)
+	down := func() {
+		p.logf("deleting the %s cluster %q this run created", p.o.provider, p.o.name)
+		timeout := 2 * time.Minute // kind takes a while to remove its containers
+		if ctx.Err() != nil {
+			timeout = 4 * time.Second
+		}
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		defer cancel()
+		downErr = p.Down(dctx)
+	}
+	stop := context.AfterFunc(ctx, func() { once.Do(down) })
+	return func() error {
+		stop()
+		once.Do(down)
+		return downErr
+	}, nil
 }

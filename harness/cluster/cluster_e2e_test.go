@@ -197,3 +197,37 @@ func TestCtrlCDuringMageClusterUp(t *testing.T) {
 	}
 	assertNothingLeft(t, p)
 }
+
+func TestUpForRunDeletesOnlyWhatItCreated(t *testing.T) {
+	requireKwok(t)
+	p, err := cluster.New(cluster.WithName(uniqueName("forrun")), cluster.WithNodes(1), cluster.WithLog(logWriter{t}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Down(context.Background()) })
+	ctx, cancel := context.WithCancel(testContext(t))
+	defer cancel()
+	release, err := p.UpForRun(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A second run reuses the cluster and must not delete it.
+	again, err := p.UpForRun(testContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := again(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := p.Status(testContext(t)); err != nil || !st.Healthy {
+		t.Fatalf("the reusing run's release deleted or broke the cluster: %+v, %v", st, err)
+	}
+
+	// Cancelling the creating run (Ctrl-C) deletes the cluster it created.
+	cancel()
+	if err := release(); err != nil {
+		t.Fatalf("release after cancel: %v", err)
+	}
+	assertNothingLeft(t, p)
+}

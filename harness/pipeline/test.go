@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
 	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
@@ -130,31 +128,11 @@ func (r *Runner) E2E(ctx context.Context, p *cluster.Provider, suites []Suite) (
 		return errors.New("no e2e suites found")
 	}
 	r.Logf("cluster: %s %q", p.ProviderName(), p.Name())
-	created, err := p.Up(ctx)
+	release, err := p.UpForRun(ctx)
 	if err != nil {
 		return err
 	}
-	if created {
-		// Delete the cluster as soon as ctx is cancelled (Ctrl-C: mage
-		// exits 5 s after SIGINT, possibly before the test processes have
-		// finished exiting), and otherwise once the suites are done.
-		var (
-			once    sync.Once
-			downErr error // read only after once.Do has returned
-		)
-		down := func() {
-			r.Logf("deleting the %s cluster %q this run created", p.ProviderName(), p.Name())
-			cctx, cancel := cleanupContext(ctx)
-			defer cancel()
-			downErr = p.Down(cctx)
-		}
-		stop := context.AfterFunc(ctx, func() { once.Do(down) })
-		defer func() {
-			stop()
-			once.Do(down)
-			err = errors.Join(err, downErr)
-		}()
-	}
+	defer func() { err = errors.Join(err, release()) }()
 	names := make([]string, len(suites))
 	pkgs := make([]string, len(suites))
 	for i, s := range suites {
@@ -170,17 +148,6 @@ func (r *Runner) E2E(ctx context.Context, p *cluster.Provider, suites []Suite) (
 		return fmt.Errorf("e2e suites failed (state dumps of failed specs are under _artifacts/): %w", err)
 	}
 	return nil
-}
-
-// cleanupContext gives cleanup its own deadline: a short one after Ctrl-C
-// (mage exits 5 s after SIGINT), a generous one otherwise (kind takes a
-// while to delete its containers).
-func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	timeout := 2 * time.Minute
-	if ctx.Err() != nil {
-		timeout = 4 * time.Second
-	}
-	return context.WithTimeout(context.WithoutCancel(ctx), timeout)
 }
 
 // exportLogs saves the control plane's logs next to the failure dumps,
