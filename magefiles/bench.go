@@ -12,8 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
@@ -25,6 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
+	"github.com/kubeworkshop/kubeworkshop/harness/measure"
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 )
 
@@ -92,7 +91,7 @@ func (Bench) PodLister(ctx context.Context) error {
 	results := make([]benchResult, len(contenders))
 	for i, c := range contenders {
 		for run := range benchRuns {
-			r, err := measure(ctx, c.argv)
+			r, err := runMeasured(ctx, c.argv)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
 			}
@@ -198,49 +197,27 @@ func seedBenchPods(ctx context.Context, cs kubernetes.Interface) error {
 		return nil
 	}
 	start := time.Now()
-	var (
-		wg      sync.WaitGroup
-		done    atomic.Int64
-		errOnce sync.Once
-		first   error
-	)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	queue := make(chan job)
-	for range 32 {
-		wg.Go(func() {
-			for j := range queue {
-				pod := &corev1.Pod{
-					ObjectMeta: metav1.ObjectMeta{Namespace: j.ns, Name: j.name, Labels: map[string]string{benchLabel: "pod-lister"}},
-					Spec: corev1.PodSpec{
-						NodeName:    j.node,
-						Containers:  []corev1.Container{{Name: "app", Image: "registry.example/bench:1"}},
-						Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
-					},
-				}
-				_, err := cs.CoreV1().Pods(j.ns).Create(ctx, pod, metav1.CreateOptions{})
-				if err != nil && !apierrors.IsAlreadyExists(err) {
-					errOnce.Do(func() { first = fmt.Errorf("creating pod %s/%s: %w", j.ns, j.name, err); cancel() })
-					continue
-				}
-				if n := done.Add(1); n%1000 == 0 {
-					fmt.Fprintf(os.Stderr, "  %d/%d pods created\n", n, len(jobs))
-				}
-			}
-		})
-	}
-feed:
-	for _, j := range jobs {
-		select {
-		case queue <- j:
-		case <-ctx.Done():
-			break feed
+	var done atomic.Int64
+	err = measure.Parallel(ctx, len(jobs), 32, func(ctx context.Context, i int) error {
+		j := jobs[i]
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Namespace: j.ns, Name: j.name, Labels: map[string]string{benchLabel: "pod-lister"}},
+			Spec: corev1.PodSpec{
+				NodeName:    j.node,
+				Containers:  []corev1.Container{{Name: "app", Image: "registry.example/bench:1"}},
+				Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+			},
 		}
-	}
-	close(queue)
-	wg.Wait()
-	if first != nil {
-		return first
+		if _, err := cs.CoreV1().Pods(j.ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating pod %s/%s: %w", j.ns, j.name, err)
+		}
+		if n := done.Add(1); n%1000 == 0 {
+			fmt.Fprintf(os.Stderr, "  %d/%d pods created\n", n, len(jobs))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(os.Stderr, "created %d pods in %v\n", len(jobs), time.Since(start).Round(time.Millisecond))
 	return nil
@@ -259,7 +236,7 @@ type benchResult struct {
 // the child runs. The rusage of the child is no good here: Go starts children with
 // vfork semantics, and Linux carries the parent's high-water mark across exec into the
 // child's ru_maxrss, so every child would seem at least as big as this mage process.
-func measure(ctx context.Context, argv []string) (benchResult, error) {
+func runMeasured(ctx context.Context, argv []string) (benchResult, error) {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -275,11 +252,10 @@ func measure(ctx context.Context, argv []string) (benchResult, error) {
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
-		status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
 		t := time.NewTicker(2 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if hwm := readVmHWM(status); hwm > peak.Load() {
+			if hwm, _ := measure.PeakRSS(cmd.Process.Pid); hwm > peak.Load() {
 				peak.Store(hwm)
 			}
 			select {
@@ -296,7 +272,7 @@ func measure(ctx context.Context, argv []string) (benchResult, error) {
 	}
 	_, _ = io.Copy(io.Discard, out)
 	// The child has closed its stdout: take a last sample before reaping it.
-	if hwm := readVmHWM(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)); hwm > peak.Load() {
+	if hwm, _ := measure.PeakRSS(cmd.Process.Pid); hwm > peak.Load() {
 		peak.Store(hwm)
 	}
 	err = cmd.Wait()
@@ -310,22 +286,4 @@ func measure(ctx context.Context, argv []string) (benchResult, error) {
 		return benchResult{}, errors.New("could not sample the child's memory from /proc")
 	}
 	return benchResult{wall: wall, maxRSS: peak.Load(), lines: lines}, nil
-}
-
-// readVmHWM returns the VmHWM line of a /proc/PID/status file in bytes, or 0.
-func readVmHWM(path string) int64 {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb * 1024
-		}
-	}
-	return 0
 }

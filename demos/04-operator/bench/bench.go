@@ -7,8 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -23,6 +21,7 @@ import (
 
 	workshopv1alpha1 "github.com/kubeworkshop/kubeworkshop/demos/04-operator/api/v1alpha1"
 	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/ops"
+	"github.com/kubeworkshop/kubeworkshop/harness/measure"
 )
 
 // Options configures Run. Zero values take the defaults in parentheses.
@@ -229,7 +228,7 @@ func operatorRun(ctx context.Context, c client.Client, o Options, res *Result) (
 	if err := scrape(ctx, op.MetricsURL, res); err != nil {
 		return err
 	}
-	if res.OperatorPeakRSS, err = peakRSS(op.Pid()); err != nil {
+	if res.OperatorPeakRSS, err = measure.PeakRSS(op.Pid()); err != nil {
 		return err
 	}
 
@@ -292,24 +291,6 @@ func scrape(ctx context.Context, url string, res *Result) error {
 		}
 	}
 	return nil
-}
-
-// peakRSS reads the process's high-water mark of resident memory.
-func peakRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, fmt.Errorf("read the operator's memory figures: %w", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("parse VmHWM %q: %w", rest, err)
-			}
-			return kb * 1024, nil
-		}
-	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
 }
 
 func benchPod(ns, name string) *corev1.Pod {
@@ -384,31 +365,14 @@ func waitPods(ctx context.Context, c client.Client, ns string, timeout time.Dura
 	})
 }
 
-// parallel runs fn for 0..n-1 on workers goroutines and returns the first
-// error (AlreadyExists counts as success, so a re-run is harmless).
+// parallel runs fn for every index on the given number of workers (see
+// measure.Parallel); an object that already exists counts as done, so an
+// interrupted benchmark can be re-run over its leftovers.
 func parallel(ctx context.Context, n, workers int, fn func(ctx context.Context, i int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		next  atomic.Int64
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
-	)
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				if err := fn(ctx, i); err != nil && !apierrors.IsAlreadyExists(err) {
-					once.Do(func() { first = err; cancel() })
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return first
+	return measure.Parallel(ctx, n, workers, func(ctx context.Context, i int) error {
+		if err := fn(ctx, i); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		return nil
+	})
 }
