@@ -215,6 +215,9 @@ func (a *Applier) resolve(ctx context.Context, gvk schema.GroupVersionKind, defi
 		res, err = a.Resolver.ResolveKind(gvk)
 		return err == nil, nil
 	})
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return res, fmt.Errorf("interrupted while waiting for kind %s to appear in discovery: %w", gvk.GroupKind(), ctx.Err())
+	}
 	if err != nil {
 		return res, fmt.Errorf("kind %s from this manifest's CRD did not appear in discovery within %s", gvk.GroupKind(), a.WaitTimeout)
 	}
@@ -281,7 +284,12 @@ func (a *Applier) waitForCRD(ctx context.Context, name string) (schema.GroupKind
 		return crdEstablished(u)
 		// END nested OMIT
 	}
-	timeoutErr := func() error { return fmt.Errorf("CRD %s was not Established within %s", name, a.WaitTimeout) }
+	timeoutErr := func() error {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return fmt.Errorf("interrupted while waiting for CRD %s to be Established: %w", name, ctx.Err())
+		}
+		return fmt.Errorf("CRD %s was not Established within %s", name, a.WaitTimeout)
+	}
 
 	crd, err := crds.Get(ctx, name, metav1.GetOptions{})
 	if err != nil {

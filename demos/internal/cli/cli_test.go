@@ -205,6 +205,14 @@ func TestCheckReachable(t *testing.T) {
 			t.Errorf("took %v, want at most about %v", d, ConnectTimeout)
 		}
 	})
+	t.Run("Ctrl-C is reported as an interruption, not as a dead cluster", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		err := CheckReachable(ctx, &rest.Config{Host: ok.URL})
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "interrupted") || strings.Contains(err.Error(), "cluster:up") {
+			t.Fatalf("got %v", err)
+		}
+	})
 }
 
 func TestSplitCommand(t *testing.T) {

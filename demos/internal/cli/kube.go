@@ -134,6 +134,9 @@ func CheckReachable(ctx context.Context, cfg *rest.Config) error {
 			return nil
 		}
 	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return fmt.Errorf("interrupted while connecting to the API server at %s: %w", cfg.Host, ctx.Err())
+	}
 	return fmt.Errorf("cannot reach the Kubernetes API server at %s within %s: %w; %s", cfg.Host, ConnectTimeout, err, ClusterUpHint)
 }
 
