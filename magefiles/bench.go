@@ -20,6 +20,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
@@ -89,11 +90,18 @@ func (Bench) PodLister(ctx context.Context) error {
 	}
 	header("bench: %d runs each; best wall time, and peak RSS (VmHWM) of that run", benchRuns)
 	results := make([]benchResult, len(contenders))
+	want := -1 // pods every run must list: the cluster must not change meanwhile
 	for i, c := range contenders {
 		for run := range benchRuns {
 			r, err := runMeasured(ctx, c.argv)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
+			}
+			if want < 0 {
+				want = r.lines
+			}
+			if r.lines != want {
+				return fmt.Errorf("%s run %d listed %d pods, an earlier run %d: the cluster changed during the benchmark (is something creating or deleting pods?); re-run it", c.name, run+1, r.lines, want)
 			}
 			fmt.Fprintf(os.Stderr, "  %s run %d: %v, %s, %d lines\n", c.name, run+1, r.wall.Round(time.Millisecond), mib(r.maxRSS), r.lines)
 			if results[i].wall == 0 || r.wall < results[i].wall {
@@ -137,7 +145,30 @@ func (Bench) Clean(ctx context.Context) error {
 			return err
 		}
 	}
-	fmt.Printf("deleting %d bench namespaces; the namespace controller removes their pods in the background\n", benchNamespaces)
+	fmt.Fprintf(os.Stderr, "deleting %d bench namespaces and their pods ...\n", benchNamespaces)
+	for i := range benchNamespaces {
+		if err := waitNamespaceGone(ctx, cs, benchNamespace(i)); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("deleted %d bench namespaces\n", benchNamespaces)
+	return nil
+}
+
+// waitNamespaceGone waits until a (terminating) namespace no longer exists:
+// its pods linger while it terminates, and a benchmark seeded then would
+// count pods that vanish during the measurement.
+func waitNamespaceGone(ctx context.Context, cs kubernetes.Interface, ns string) error {
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for namespace %s to be deleted: %w", ns, err)
+	}
 	return nil
 }
 
@@ -167,6 +198,12 @@ func seedBenchPods(ctx context.Context, cs kubernetes.Interface) error {
 	var jobs []job
 	for i := range benchNamespaces {
 		ns := benchNamespace(i)
+		if cur, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err == nil && cur.DeletionTimestamp != nil {
+			fmt.Fprintf(os.Stderr, "  namespace %s is still being deleted; waiting for it\n", ns)
+			if err := waitNamespaceGone(ctx, cs, ns); err != nil {
+				return err
+			}
+		}
 		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{benchLabel: "pod-lister"}}}, metav1.CreateOptions{})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating namespace %s: %w", ns, err)
