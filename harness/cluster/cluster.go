@@ -450,11 +450,7 @@ func (p *Provider) UpForRun(ctx context.Context) (release func() error, err erro
 	)
 	down := func() {
 		p.logf("deleting the %s cluster %q this run created", p.o.provider, p.o.name)
-		timeout := 2 * time.Minute // kind takes a while to remove its containers
-		if ctx.Err() != nil {
-			timeout = 4 * time.Second
-		}
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		dctx, cancel := backend.Cleanup(ctx)
 		defer cancel()
 		downErr = p.Down(dctx)
 	}

@@ -88,11 +88,6 @@ func (p *Provider) waitReady(ctx context.Context, timeout time.Duration) error {
 	return fmt.Errorf("%w after %s: %v", ErrNotReady, timeout, last)
 }
 
-// WaitReady blocks until the cluster is healthy or timeout elapses.
-func (p *Provider) WaitReady(ctx context.Context, timeout time.Duration) error {
-	return p.waitReady(ctx, timeout)
-}
-
 // Status describes a cluster as Status found it.
 type Status struct {
 	Provider   string

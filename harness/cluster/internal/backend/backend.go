@@ -59,11 +59,16 @@ func Command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// Cleanup returns a context for cleaning up after ctx was cancelled: it
-// keeps ctx's values but not its cancellation, and gives the cleanup a
-// bounded time (mage allows 5 s after Ctrl-C).
+// Cleanup returns a context for cleaning up after ctx's work: it keeps
+// ctx's values but not its cancellation. After Ctrl-C (ctx cancelled) the
+// deadline is short, to fit mage's 5-second grace period; otherwise it is
+// generous, since kind takes a while to remove its containers.
 func Cleanup(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), 4*time.Second)
+	timeout := 2 * time.Minute
+	if ctx.Err() != nil {
+		timeout = 4 * time.Second
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), timeout)
 }
 
 // EnvWithoutKubeconfigUnder returns the environment with KUBECONFIG removed

@@ -1,8 +1,10 @@
 package backend
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestEnvWithoutKubeconfigUnder(t *testing.T) {
@@ -26,6 +28,33 @@ func TestEnvWithoutKubeconfigUnder(t *testing.T) {
 			}
 			if !strings.Contains(kept, "A=1") {
 				t.Errorf("other variables must be kept")
+			}
+		})
+	}
+}
+
+func TestCleanupDeadline(t *testing.T) {
+	live, cancelLive := context.WithCancel(t.Context())
+	defer cancelLive()
+	dead, cancelDead := context.WithCancel(t.Context())
+	cancelDead()
+	for _, tt := range []struct {
+		name     string
+		ctx      context.Context
+		min, max time.Duration
+	}{
+		{"after a failure: time for kind to delete its containers", live, time.Minute, 2 * time.Minute},
+		{"after Ctrl-C: inside mage's 5 s grace period", dead, time.Second, 5 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := Cleanup(tt.ctx)
+			defer cancel()
+			if ctx.Err() != nil {
+				t.Fatalf("cleanup context is already done: %v", ctx.Err())
+			}
+			deadline, ok := ctx.Deadline()
+			if left := time.Until(deadline); !ok || left < tt.min || left > tt.max {
+				t.Errorf("deadline in %v, want between %v and %v", left, tt.min, tt.max)
 			}
 		})
 	}
