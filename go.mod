@@ -143,7 +143,7 @@ require (
 )
 
 tool (
-	github.com/magefile/mage
+	github.com/kubeworkshop/kubeworkshop/harness/cmd/mage
 	github.com/onsi/ginkgo/v2/ginkgo
 	github.com/rhysd/actionlint/cmd/actionlint
 	golang.org/x/tools/cmd/present

@@ -1,0 +1,55 @@
+package proc
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// InterruptChildren sends SIGINT to every direct child of this process.
+func InterruptChildren() {
+	for _, pid := range Children(os.Getpid()) {
+		_ = syscall.Kill(pid, syscall.SIGINT)
+	}
+}
+
+// Children lists the pids of the direct children of pid, read from /proc.
+func Children(pid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, ok := parentOf(child); ok && ppid == pid {
+			out = append(out, child)
+		}
+	}
+	return out
+}
+
+// parentOf reads the parent pid from /proc/<pid>/stat. The command name
+// in parentheses may itself contain spaces and parentheses, so the fields
+// are counted after the last ')'.
+func parentOf(pid int) (int, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, false
+	}
+	fields := strings.Fields(s[i+1:])
+	if len(fields) < 2 {
+		return 0, false
+	}
+	ppid, err := strconv.Atoi(fields[1])
+	return ppid, err == nil
+}
