@@ -14,7 +14,7 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/harness/pipeline"
 )
 
-// Test runs the unit tests, then every e2e suite against the selected cluster (created if needed, deleted afterwards only if created here).
+// Test runs the unit tests (TEST_RACE=1 adds the race detector), then every e2e suite against the selected cluster (created if needed, deleted afterwards only if created here).
 func Test(ctx context.Context) error {
 	r, p, err := setup() // bad CLUSTER_* settings fail before anything runs
 	if err != nil {
@@ -25,7 +25,7 @@ func Test(ctx context.Context) error {
 	if note := slidesBrowserSkipNote(); note != "" {
 		fmt.Fprintln(os.Stderr, note)
 	}
-	if err := r.UnitTests(ctx); err != nil {
+	if err := r.UnitTests(ctx, os.Getenv(pipeline.RaceEnv) == "1"); err != nil {
 		return err
 	}
 	return runSuites(ctx, r, p, "")

@@ -104,9 +104,18 @@ func SelectSuites(all []Suite, want string) ([]Suite, error) {
 	return out, nil
 }
 
+// RaceEnv is the environment variable that turns on the race detector for
+// the unit tests (TEST_RACE=1); CI sets it, so a data race fails CI.
+const RaceEnv = "TEST_RACE"
+
 // UnitTests runs every test that needs no cluster: go test ./... without
-// the e2e tag (envtest suites included).
-func (r *Runner) UnitTests(ctx context.Context) error {
+// the e2e tag (envtest suites included), with the race detector when race
+// is true.
+func (r *Runner) UnitTests(ctx context.Context, race bool) error {
+	if race {
+		r.Logf("unit tests: go test -race ./...")
+		return r.gotestsum(ctx, nil, "unit", "-race", "./...")
+	}
 	r.Logf("unit tests: go test ./...")
 	return r.gotestsum(ctx, nil, "unit", "./...")
 }
