@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/magefile/mage/mg"
 
@@ -82,4 +83,31 @@ func Doctor(ctx context.Context) error {
 	}
 	fmt.Println("all required checks passed")
 	return nil
+}
+
+// Soak runs the e2e suites COUNT times (default 20) on one cluster (SUITE=a,b picks suites) and prints a pass/fail table per suite; any failure fails it.
+func Soak(ctx context.Context) error {
+	r, p, err := setup()
+	if err != nil {
+		return err
+	}
+	count := 20
+	if v := os.Getenv("COUNT"); v != "" {
+		if count, err = strconv.Atoi(v); err != nil {
+			return fmt.Errorf("COUNT=%q is not a number", v)
+		}
+	}
+	all, err := r.Suites(ctx)
+	if err != nil {
+		return err
+	}
+	suites, err := pipeline.SelectSuites(all, os.Getenv("SUITE"))
+	if err != nil {
+		return err
+	}
+	results, err := r.Soak(ctx, p, suites, count)
+	if perr := pipeline.PrintSoak(os.Stdout, results, count); perr != nil && err == nil {
+		err = perr
+	}
+	return err
 }

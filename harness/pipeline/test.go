@@ -80,18 +80,22 @@ func hasBuildTag(path, tag string) bool {
 	return false
 }
 
-// SelectSuites keeps the suites whose name equals want or has want as one
-// of its path elements (SUITE=smoke, SUITE=demos/01-pod-lister/e2e,
-// SUITE=01-pod-lister). Empty want keeps all.
+// SelectSuites keeps the suites whose name equals one of the
+// comma-separated wants or has it as one of its path elements
+// (SUITE=smoke, SUITE=demos/01-pod-lister/e2e, SUITE=01-pod-lister,smoke).
+// Empty want keeps all.
 func SelectSuites(all []Suite, want string) ([]Suite, error) {
 	if want == "" {
 		return all, nil
 	}
-	want = strings.Trim(filepath.ToSlash(want), "/")
 	var out []Suite
 	for _, s := range all {
-		if s.Name == want || strings.Contains("/"+s.Name+"/", "/"+want+"/") {
-			out = append(out, s)
+		for _, w := range strings.Split(want, ",") {
+			w = strings.Trim(filepath.ToSlash(strings.TrimSpace(w)), "/")
+			if w != "" && (s.Name == w || strings.Contains("/"+s.Name+"/", "/"+w+"/")) {
+				out = append(out, s)
+				break
+			}
 		}
 	}
 	if len(out) == 0 {
