@@ -26,6 +26,8 @@ type CABundle struct {
 	CACert string `json:"ca.crt"`
 }
 
+// END cabundle OMIT
+
 // DecodeCABundle decodes a ConfigMap's data (the client decoded the object) into the view.
 func DecodeCABundle(cm *corev1.ConfigMap) (CABundle, error) {
 	var bundle CABundle
@@ -41,8 +43,6 @@ func DecodeCABundle(cm *corev1.ConfigMap) (CABundle, error) {
 	}
 	return bundle, nil
 }
-
-// END cabundle OMIT
 
 // START keyerror OMIT
 // KeyError says what is wrong with one data key: the Go counterpart of one variant of a
