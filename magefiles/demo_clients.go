@@ -46,8 +46,8 @@ func (Demo) PodLister(ctx context.Context) error {
 	if err := runDemo(ctx, "pod-lister", podlister.Exec, "--kubeconfig", kc, "-n", demoNamespace, "-l", "app=web", "--client", "clientgo"); err != nil {
 		return err
 	}
-	header("01 pod lister: pages of 2 pods (limit/continue), printed as namespace/name")
-	return runDemo(ctx, "pod-lister", podlister.Exec, "--kubeconfig", kc, "-n", demoNamespace, "--page-size", "2", "-o", "name")
+	header("01 pod lister: pages of 2 pods (limit/continue); -v shows each page's continue token")
+	return runDemo(ctx, "pod-lister", podlister.Exec, "--kubeconfig", kc, "-n", demoNamespace, "--page-size", "2", "-o", "name", "-v")
 }
 
 // TypedConfigMap runs demo 02: checks every namespace's root CA bundle and round-trips typed settings.
@@ -128,6 +128,7 @@ func demoCluster(ctx context.Context) (*cluster.Provider, client.Client, error) 
 	if err != nil {
 		return nil, nil, err
 	}
+	fmt.Fprintf(os.Stderr, "demo on cluster %q (kubeconfig %s)\n", p.Name(), p.KubeconfigPath())
 	cfg, err := p.RESTConfig()
 	if err != nil {
 		return nil, nil, err

@@ -218,7 +218,7 @@ func runApply(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	a := &Applier{
 		Resolver: conn.resolver, Client: dyn, WatchClient: watchDyn, Namespace: conn.kube.Namespace,
-		FieldManager: manager, Force: force, WaitTimeout: timeout, Progress: stdout,
+		FieldManager: manager, Force: force, WaitTimeout: timeout, Progress: stdout, Log: stderr,
 	}
 	_, err = a.Apply(ctx, docs)
 	return err
