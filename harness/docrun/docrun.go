@@ -146,14 +146,28 @@ markers:
 			cmd.WriteString(strings.TrimSuffix(line, "\\") + "\n")
 			continue
 		}
+		if continues(line) {
+			cmd.WriteString(line + "\n")
+			continue
+		}
 		cmd.WriteString(line)
 		b.Commands = append(b.Commands, cmd.String())
 		cmd.Reset()
 	}
 	if cmd.Len() > 0 {
-		return errors.New("the last command ends with a backslash")
+		return errors.New("the last command ends with a backslash, a pipe or an operator")
 	}
 	return nil
+}
+
+// continues reports whether bash reads on after this line: it ends with a
+// pipe or an && / || list operator (outside a comment).
+func continues(line string) bool {
+	t := strings.TrimSpace(line)
+	if i := strings.Index(t, " #"); i >= 0 {
+		t = strings.TrimSpace(t[:i])
+	}
+	return strings.HasSuffix(t, "|") || strings.HasSuffix(t, "&&")
 }
 
 // Runner runs blocks the way a learner would, in one terminal.

@@ -29,7 +29,7 @@ func TestParse(t *testing.T) {
 		{1, []string{"sh -c 'exit 3'"}, 18, 3, 0, "", ""},
 		{2, []string{"echo serving; sleep 30"}, 23, 0, time.Second, "", "serving\n"},
 		{3, []string{"exit 9"}, 33, 0, 0, "needs a kind cluster", ""},
-		{4, []string{"printf 'a b \nc\\n'"}, 43, 0, 0, "", ""},
+		{4, []string{"printf 'a b \nc\\n'", "printf 'x\\ny\\n' |\n  grep y &&\n  echo piped"}, 43, 0, 0, "", ""},
 	} {
 		b := blocks[tc.i]
 		if strings.Join(b.Commands, "|") != strings.Join(tc.commands, "|") || b.Line != tc.line || b.Exit != tc.exit ||
@@ -68,7 +68,7 @@ func TestRunFollowsTheREADME(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\nlog:\n%s", err, log)
 	}
-	for _, want := range []string{"hello from harness", "SKIP good.md:33: needs a kind cluster", "a b \nc"} {
+	for _, want := range []string{"hello from harness", "SKIP good.md:33: needs a kind cluster", "a b \nc", "y\npiped"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
