@@ -14,3 +14,6 @@ func InterruptChildren() {}
 
 // Children returns nil where /proc is not available.
 func Children(int) []int { return nil }
+
+// Alive reports whether signal 0 reaches pid where /proc is not available.
+func Alive(pid int) bool { return syscall.Kill(pid, 0) == nil }

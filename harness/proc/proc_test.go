@@ -114,11 +114,7 @@ func TestDieWithParent(t *testing.T) {
 		t.Fatalf("parent printed %q", out)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for syscall.Kill(pid, 0) == nil {
-		// A killed child stays a zombie only until init reaps it.
-		if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && strings.Contains(string(stat), ") Z ") {
-			return
-		}
+	for proc.Alive(pid) {
 		if time.Now().After(deadline) {
 			syscall.Kill(pid, syscall.SIGKILL)
 			t.Fatalf("child %d outlived its parent", pid)

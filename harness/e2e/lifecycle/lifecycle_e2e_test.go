@@ -19,6 +19,7 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
 	"github.com/kubeworkshop/kubeworkshop/harness/exposure"
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 )
 
@@ -82,12 +83,9 @@ func (tg *target) processes() []int {
 		if err != nil || !bytes.Contains(env, want) {
 			continue
 		}
-		if stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil {
-			if i := bytes.LastIndexByte(stat, ')'); i >= 0 && bytes.HasPrefix(stat[i+1:], []byte(" Z")) {
-				continue // exited, waiting to be reaped
-			}
+		if proc.Alive(pid) { // not a zombie waiting to be reaped
+			pids = append(pids, pid)
 		}
-		pids = append(pids, pid)
 	}
 	return pids
 }
@@ -158,9 +156,7 @@ func TestSlidesServeStopsOnAnySignal(t *testing.T) {
 			tg := start(t, "slides:serve", "SLIDES_ADDR="+addr)
 			eventually(t, 3*time.Minute, "the slide server listens on "+addr, func() bool { return listening(addr) })
 			// Loopback only, as it says.
-			var pids []int
-			pids = append(pids, tg.processes()...)
-			ls, err := exposure.Listeners(pids)
+			ls, err := exposure.Listeners(tg.processes())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -25,6 +24,7 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster/internal/backend"
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster/internal/ports"
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 )
 
 // Files under the repository's kwok/ directory.
@@ -169,7 +169,7 @@ func (b *Backend) Check(context.Context) error {
 		if err != nil || pid <= 0 {
 			continue
 		}
-		if alive(pid) {
+		if proc.Alive(pid) {
 			continue
 		}
 		component := strings.TrimSuffix(filepath.Base(f), ".pid")
@@ -189,20 +189,6 @@ func (b *Backend) Check(context.Context) error {
 
 // ErrComponentExited means a control-plane process of the cluster is gone.
 var ErrComponentExited = errors.New("cluster component exited")
-
-// alive reports whether pid is a running process (not a zombie).
-func alive(pid int) bool {
-	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
-		return false
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return !errors.Is(err, os.ErrNotExist)
-	}
-	s := string(stat)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || !strings.HasPrefix(s[i+1:], " Z")
-}
 
 // Ports are the host ports of one kwok cluster's components.
 type Ports struct {
