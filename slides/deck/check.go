@@ -1,16 +1,20 @@
 package deck
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 
 	"golang.org/x/tools/present"
+
+	"github.com/kubeworkshop/kubeworkshop/slides/diagram"
 )
 
 // MaxSnippetLines is the longest code snippet, in displayed lines, that fits
@@ -76,6 +80,13 @@ func Check(root string) (Problems, error) {
 		}
 		all = append(all, ps...)
 	}
+	stale, err := diagram.Check(context.Background(), root)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range stale {
+		all = append(all, Problem{Deck: p.Source, Msg: p.Msg})
+	}
 	return all, nil
 }
 
@@ -104,6 +115,19 @@ var (
 	scheme = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*:`)
 )
 
+// ScriptsDir and OutputDir hold, relative to the repository root, the
+// shell scripts shown on slides and the output the slide-script e2e
+// recorded for each (OutputDir/NAME.txt for ScriptsDir/NAME.sh).
+const (
+	ScriptsDir = "slides/scripts"
+	OutputDir  = "slides/scripts/out"
+)
+
+// OutputFor returns the recorded output's path for a script's path.
+func OutputFor(script string) string {
+	return OutputDir + "/" + strings.TrimSuffix(path.Base(script), ".sh") + ".txt"
+}
+
 // checker holds the state of checking one deck.
 type checker struct {
 	root     string
@@ -111,6 +135,31 @@ type checker struct {
 	dir      string // directory of the deck on disk
 	targets  map[string]bool
 	problems Problems
+
+	// scripts maps each script shown on the current slide to its line;
+	// outputs holds the recorded outputs the slide shows.
+	scripts map[string]int
+	outputs map[string]bool
+}
+
+// endSlide checks that every script the slide showed has its recorded
+// output on the same slide, and starts the next slide.
+func (c *checker) endSlide() {
+	for script, line := range c.scripts {
+		if out := OutputFor(script); !c.outputs[out] {
+			c.addf(line, "%s is shown without its output: add .code %s to the slide", script, c.relTo(out))
+		}
+	}
+	c.scripts, c.outputs = map[string]int{}, map[string]bool{}
+}
+
+// relTo returns a root-relative slash path as the deck would name it.
+func (c *checker) relTo(p string) string {
+	rel, err := filepath.Rel(c.dir, filepath.Join(c.root, filepath.FromSlash(p)))
+	if err != nil {
+		return p
+	}
+	return filepath.ToSlash(rel)
 }
 
 func (c *checker) addf(line int, format string, args ...any) {
@@ -129,9 +178,11 @@ func checkDeck(root, deck string, targets map[string]bool) (Problems, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading deck %s: %w", deck, err)
 	}
-	c := &checker{root: root, deck: deck, dir: filepath.Dir(name), targets: targets}
+	c := &checker{root: root, deck: deck, dir: filepath.Dir(name), targets: targets,
+		scripts: map[string]int{}, outputs: map[string]bool{}}
 	lines := strings.Split(strings.ReplaceAll(string(src), "\r\n", "\n"), "\n")
 	headings := c.scanLines(lines)
+	c.endSlide()
 
 	scanClean := len(c.problems) == 0
 	doc, err := parseSource(name, src)
@@ -182,6 +233,7 @@ func (c *checker) scanLines(lines []string) []heading {
 		afterText = strings.TrimSpace(text) != "" && !isCmd && !strings.HasPrefix(text, "#")
 		switch {
 		case strings.HasPrefix(text, "## "):
+			c.endSlide()
 			headings = append(headings, heading{line: n, title: strings.TrimSpace(text[3:])})
 		case strings.HasPrefix(text, ".code ") || strings.HasPrefix(text, ".play "):
 			c.checkCode(n, text)
@@ -225,9 +277,17 @@ func (c *checker) checkCode(line int, text string) {
 	if !ok {
 		return
 	}
+	if path.Dir(rel) == ScriptsDir && strings.HasSuffix(rel, ".sh") {
+		c.scripts[rel] = line
+	}
+	if path.Dir(rel) == OutputDir {
+		c.outputs[rel] = true
+	}
 	data, err := os.ReadFile(abs)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) && path.Dir(rel) == OutputDir {
+			c.addf(line, "recorded output %s is missing: run the slide scripts' e2e suite (SUITE=scripts go tool mage e2e) to record it", rel)
+		} else if errors.Is(err, fs.ErrNotExist) {
 			c.addf(line, "missing file %s", rel)
 		} else {
 			c.addf(line, "reading %s: %v", rel, err)

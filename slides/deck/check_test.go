@@ -71,7 +71,7 @@ Workshop Team
 ## Commands
 
 .code scripts/01-get.sh
-
+.code scripts/out/01-get.txt
 : Run it.
 
 ## Try it
@@ -87,11 +87,12 @@ func writeFixture(t *testing.T, deck string) string {
 	t.Helper()
 	root := t.TempDir()
 	files := map[string]string{
-		"demos/01-fixture/main.go":   fixtureDemo,
-		"demos/01-fixture/README.md": "# Fixture demo\n",
-		"magefiles/demo.go":          fixtureMagefile,
-		"slides/scripts/01-get.sh":   "kubectl get pods\n",
-		"slides/01-fixture.slide":    deck,
+		"demos/01-fixture/main.go":      fixtureDemo,
+		"demos/01-fixture/README.md":    "# Fixture demo\n",
+		"magefiles/demo.go":             fixtureMagefile,
+		"slides/scripts/01-get.sh":      "kubectl get pods\n",
+		"slides/scripts/out/01-get.txt": "No resources found in default namespace.\n",
+		"slides/01-fixture.slide":       deck,
 	}
 	for name, content := range files {
 		p := filepath.Join(root, filepath.FromSlash(name))
@@ -143,7 +144,23 @@ func TestCheck(t *testing.T) {
 		{
 			name: "missing script",
 			deck: replaceLine(t, goodDeck, 21, ".code scripts/01-gone.sh"),
-			want: []string{`slides/01-fixture.slide:21: missing file slides/scripts/01-gone.sh`},
+			want: []string{
+				`slides/01-fixture.slide:21: missing file slides/scripts/01-gone.sh`,
+				`slides/01-fixture.slide:21: slides/scripts/01-gone.sh is shown without its output: add .code scripts/out/01-gone.txt to the slide`,
+			},
+		},
+		{
+			name: "command without its recorded output",
+			deck: replaceLine(t, goodDeck, 22, ""),
+			want: []string{`slides/01-fixture.slide:21: slides/scripts/01-get.sh is shown without its output: add .code scripts/out/01-get.txt to the slide`},
+		},
+		{
+			name: "recorded output missing",
+			deck: replaceLine(t, goodDeck, 22, ".code scripts/out/01-gone.txt"),
+			want: []string{
+				`slides/01-fixture.slide:21: slides/scripts/01-get.sh is shown without its output: add .code scripts/out/01-get.txt to the slide`,
+				`slides/01-fixture.slide:22: recorded output slides/scripts/out/01-gone.txt is missing: run the slide scripts' e2e suite (SUITE=scripts go tool mage e2e) to record it`,
+			},
 		},
 		{
 			name: "demo code without markers",
@@ -219,7 +236,10 @@ func TestCheck(t *testing.T) {
 		{
 			name: "command directly after text",
 			deck: replaceLine(t, goodDeck, 10, ".code scripts/01-get.sh"),
-			want: []string{`slides/01-fixture.slide:10: present drops ".code scripts/01-get.sh" because it directly follows text; add a blank line before it`},
+			want: []string{
+				`slides/01-fixture.slide:10: present drops ".code scripts/01-get.sh" because it directly follows text; add a blank line before it`,
+				`slides/01-fixture.slide:10: slides/scripts/01-get.sh is shown without its output: add .code scripts/out/01-get.txt to the slide`,
+			},
 		},
 		{
 			name: "fenced block cut by a shell comment",

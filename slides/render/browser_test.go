@@ -79,6 +79,9 @@ func viewProblems(v *View, wantSlides, wantCurrent int) []string {
 	if v.Text == 0 {
 		out = append(out, "the slide on screen has no text")
 	}
+	for _, img := range v.BrokenImages {
+		out = append(out, fmt.Sprintf("image %s did not load", img))
+	}
 	if blank, err := Blank(v.PNG); err != nil {
 		out = append(out, err.Error())
 	} else if blank {
@@ -88,8 +91,9 @@ func viewProblems(v *View, wantSlides, wantCurrent int) []string {
 }
 
 // TestDecksInBrowser opens every deck in headless Chromium, as a presenter
-// would, screenshots its first slide and its first code slide, and fails on
-// a console error, an uncaught exception, a failed load or a blank page.
+// would, screenshots its first slide, its first code slide and every slide
+// with a diagram, and fails on a console error, an uncaught exception, a
+// failed load, an image that did not load or a blank page.
 func TestDecksInBrowser(t *testing.T) {
 	repoRoot := root(t)
 	ctx, srv, b := browserEnv(t, repoRoot)
@@ -112,23 +116,26 @@ func TestDecksInBrowser(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			shots := []struct {
+			type shot struct {
 				label string
 				slide int
 				view  *View
-			}{{"first", 1, first}}
+			}
+			shots := []shot{{"first", 1, first}}
+			var more []shot
 			if first.FirstCode == 0 {
 				t.Errorf("%s has no slide with code", d)
 			} else {
-				code, err := Open(ctx, b, srv.URL(), srv.DeckURL(d), first.FirstCode)
-				if err != nil {
+				more = append(more, shot{label: "code", slide: first.FirstCode})
+			}
+			for _, n := range first.Diagrams {
+				more = append(more, shot{label: fmt.Sprintf("diagram-%d", n), slide: n})
+			}
+			for _, s := range more {
+				if s.view, err = Open(ctx, b, srv.URL(), srv.DeckURL(d), s.slide); err != nil {
 					t.Fatal(err)
 				}
-				shots = append(shots, struct {
-					label string
-					slide int
-					view  *View
-				}{"code", first.FirstCode, code})
+				shots = append(shots, s)
 			}
 			for _, s := range shots {
 				path := filepath.Join(outDir, fmt.Sprintf("%s-%s.png", deck.Name(d), s.label))

@@ -54,6 +54,9 @@ const settle = `(async () => {
     current: current ? slides.indexOf(current) + 1 : 0,
     text: current ? current.innerText.trim().length : 0,
     firstCode: slides.findIndex(s => s.querySelector('pre')) + 1,
+    diagrams: slides.flatMap((s, i) => s.querySelector('img[src$=".svg"]') ? [i + 1] : []),
+    brokenImages: current ? [...current.querySelectorAll('img')]
+      .filter(img => !img.complete || img.naturalWidth === 0).map(img => img.getAttribute('src')) : [],
     body: document.body.innerText.slice(0, 200),
   };
 })()`
@@ -89,6 +92,10 @@ type State struct {
 	Text int `json:"text"`
 	// FirstCode is the 1-based number of the first slide showing code, 0 if none.
 	FirstCode int `json:"firstCode"`
+	// Diagrams are the 1-based numbers of the slides showing an SVG diagram.
+	Diagrams []int `json:"diagrams"`
+	// BrokenImages are the images on the current slide that did not load.
+	BrokenImages []string `json:"brokenImages"`
 	// Body is the start of the page text, to explain a page that failed to render.
 	Body string `json:"body"`
 }
