@@ -286,7 +286,7 @@ func (c *checker) checkCode(line int, text string) {
 	data, err := os.ReadFile(abs)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && path.Dir(rel) == OutputDir {
-			c.addf(line, "recorded output %s is missing: run the slide scripts' e2e suite (SUITE=scripts go tool mage e2e) to record it", rel)
+			c.addf(line, "recorded output %s is missing: run the slide scripts' e2e suite (SUITE=slides go tool mage e2e) to record it", rel)
 		} else if errors.Is(err, fs.ErrNotExist) {
 			c.addf(line, "missing file %s", rel)
 		} else {

@@ -159,7 +159,7 @@ func TestCheck(t *testing.T) {
 			deck: replaceLine(t, goodDeck, 22, ".code scripts/out/01-gone.txt"),
 			want: []string{
 				`slides/01-fixture.slide:21: slides/scripts/01-get.sh is shown without its output: add .code scripts/out/01-get.txt to the slide`,
-				`slides/01-fixture.slide:22: recorded output slides/scripts/out/01-gone.txt is missing: run the slide scripts' e2e suite (SUITE=scripts go tool mage e2e) to record it`,
+				`slides/01-fixture.slide:22: recorded output slides/scripts/out/01-gone.txt is missing: run the slide scripts' e2e suite (SUITE=slides go tool mage e2e) to record it`,
 			},
 		},
 		{
