@@ -30,7 +30,7 @@ func (Slides) Serve(ctx context.Context) error {
 	return server.Serve(ctx, root, os.Stdout)
 }
 
-// Check parses every deck and fails on a missing file or OMIT marker, an empty slide or a broken link.
+// Check parses every deck and fails on a missing file or OMIT marker, an empty slide, a broken link, a stale diagram or a missing recorded output.
 func (Slides) Check() error {
 	root, err := repo.Root("")
 	if err != nil {
