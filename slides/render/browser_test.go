@@ -218,7 +218,8 @@ func TestExportPDFs(t *testing.T) {
 }
 
 // TestPDFCatchesOverflow proves that a slide whose content would be cut off
-// fails the export: a code line too wide, a list too long and a table too wide.
+// fails the export: a code line too wide, a list too long, a table too wide
+// and a picture that runs past the slide's edge.
 func TestPDFCatchesOverflow(t *testing.T) {
 	root := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(root, "slides"), 0o755); err != nil {
@@ -233,8 +234,13 @@ func TestPDFCatchesOverflow(t *testing.T) {
 		fmt.Fprintf(&long, "- item %d\n", i)
 	}
 	table := "<table><tr><td>" + strings.Repeat("x", 300) + "</td></tr></table>\n"
+	// A wide picture sized by its height runs past the slide's edge.
+	svg := `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 2000 200"><rect width="2000" height="200" fill="blue"/></svg>`
+	if err := os.WriteFile(filepath.Join(root, "slides", "wide.svg"), []byte(svg), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	src := "# Overflow\n\n## Agenda\n\n.code wide.go\n\n: Notes.\n\n## Long\n\n" + long.String() +
-		"\n: Notes.\n\n## Wide\n\n" + table + "\n: Notes.\n"
+		"\n: Notes.\n\n## Wide\n\n" + table + "\n: Notes.\n\n## Picture\n\n.image wide.svg 200 _\n\n: Notes.\n"
 	if err := os.WriteFile(filepath.Join(root, "slides", "01-overflow.slide"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +249,7 @@ func TestPDFCatchesOverflow(t *testing.T) {
 	if err == nil {
 		t.Fatal("PDF succeeded, want an error about content that does not fit")
 	}
-	for _, want := range []string{`slide 2 "Agenda": a pre is`, `slide 3 "Long":`, "px too tall", `slide 4 "Wide":`, "px too wide"} {
+	for _, want := range []string{`slide 2 "Agenda": a pre is`, `slide 3 "Long":`, "px too tall", `slide 4 "Wide":`, "px too wide", `slide 5 "Picture": a img is`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}

@@ -62,7 +62,8 @@ const settle = `(async () => {
 })()`
 
 // overflow lists the slides whose content is cut off: taller than the
-// slide, or a code block, table or image wider than its box.
+// slide, or a code block, table or image wider than its box or running past
+// the slide's right margin (an image sized by its height, for example).
 const overflow = `[...document.querySelectorAll('section.slides > article')].flatMap((a, i) => {
   const out = [];
   const title = (a.querySelector('h1, h2, h3') || {}).innerText || '';
@@ -72,9 +73,11 @@ const overflow = `[...document.querySelectorAll('section.slides > article')].fla
   if (a.scrollWidth > a.clientWidth + 1) {
     out.push('slide ' + (i + 1) + ' "' + title + '": ' + (a.scrollWidth - a.clientWidth) + 'px too wide');
   }
+  const right = a.getBoundingClientRect().right - parseFloat(getComputedStyle(a).paddingRight);
   a.querySelectorAll('pre, table, img').forEach(e => {
-    if (e.scrollWidth > e.clientWidth + 1) {
-      out.push('slide ' + (i + 1) + ' "' + title + '": a ' + e.tagName.toLowerCase() + ' is ' + (e.scrollWidth - e.clientWidth) + 'px too wide');
+    const past = Math.max(e.scrollWidth - e.clientWidth, e.getBoundingClientRect().right - right);
+    if (past > 1) {
+      out.push('slide ' + (i + 1) + ' "' + title + '": a ' + e.tagName.toLowerCase() + ' is ' + Math.round(past) + 'px too wide');
     }
   });
   return out;
