@@ -115,19 +115,6 @@ var (
 	scheme = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*:`)
 )
 
-// ScriptsDir and OutputDir hold, relative to the repository root, the
-// shell scripts shown on slides and the output the slide-script e2e
-// recorded for each (OutputDir/NAME.txt for ScriptsDir/NAME.sh).
-const (
-	ScriptsDir = "slides/scripts"
-	OutputDir  = "slides/scripts/out"
-)
-
-// OutputFor returns the recorded output's path for a script's path.
-func OutputFor(script string) string {
-	return OutputDir + "/" + strings.TrimSuffix(path.Base(script), ".sh") + ".txt"
-}
-
 // checker holds the state of checking one deck.
 type checker struct {
 	root     string
@@ -140,17 +127,46 @@ type checker struct {
 	// outputs holds the recorded outputs the slide shows.
 	scripts map[string]int
 	outputs map[string]bool
+	sums    map[string]string // SumsFile, read when first needed
 }
 
 // endSlide checks that every script the slide showed has its recorded
-// output on the same slide, and starts the next slide.
+// output on the same slide, recorded from the script as it is now, and
+// starts the next slide.
 func (c *checker) endSlide() {
 	for script, line := range c.scripts {
-		if out := OutputFor(script); !c.outputs[out] {
+		out := OutputFor(script)
+		if !c.outputs[out] {
 			c.addf(line, "%s is shown without its output: add .code %s to the slide", script, c.relTo(out))
+			continue
+		}
+		if msg := c.staleOutput(script); msg != "" {
+			c.addf(line, "%s", msg)
 		}
 	}
 	c.scripts, c.outputs = map[string]int{}, map[string]bool{}
+}
+
+// staleOutput says why the recorded output of script no longer matches
+// the script, or returns "" when it does (or when it is missing, which
+// checkCode reports).
+func (c *checker) staleOutput(script string) string {
+	if _, err := os.Stat(filepath.Join(c.root, filepath.FromSlash(OutputFor(script)))); err != nil {
+		return ""
+	}
+	data, err := os.ReadFile(filepath.Join(c.root, filepath.FromSlash(script)))
+	if err != nil {
+		return "" // checkCode reports the missing script
+	}
+	if c.sums == nil {
+		if c.sums, err = readSums(c.root); err != nil {
+			return err.Error()
+		}
+	}
+	if c.sums[path.Base(script)] != ScriptSum(data) {
+		return fmt.Sprintf("recorded output %s is stale: %s changed since it was recorded; %s", OutputFor(script), script, rerecord)
+	}
+	return ""
 }
 
 // relTo returns a root-relative slash path as the deck would name it.
@@ -286,7 +302,7 @@ func (c *checker) checkCode(line int, text string) {
 	data, err := os.ReadFile(abs)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && path.Dir(rel) == OutputDir {
-			c.addf(line, "recorded output %s is missing: run the slide scripts' e2e suite (SUITE=slides go tool mage e2e) to record it", rel)
+			c.addf(line, "recorded output %s is missing; %s", rel, rerecord)
 		} else if errors.Is(err, fs.ErrNotExist) {
 			c.addf(line, "missing file %s", rel)
 		} else {

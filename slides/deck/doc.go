@@ -15,7 +15,8 @@
 //   - no slide is empty, every slide has speaker notes, the first slide is
 //     the agenda and the last slide links to a README and names a mage target;
 //   - a slide showing scripts/NAME.sh also shows its recorded output,
-//     scripts/out/NAME.txt, and that file exists;
+//     scripts/out/NAME.txt, which exists and was recorded from the script
+//     as it is now (scripts/out/SHA256SUMS, written by RecordOutput);
 //   - every diagram source under slides/diagrams has an up-to-date SVG
 //     render (see package diagram);
 //   - no command or note directly follows a text line, and no fenced code

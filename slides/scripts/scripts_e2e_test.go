@@ -75,15 +75,6 @@ func gone(obj client.Object, namespace, name string) func(ctx context.Context, n
 	}
 }
 
-// record writes a script's output to slides/scripts/out/NAME.txt, the
-// file its slide shows, so output on a slide is never typed by hand.
-func record(root, name string, out []byte) {
-	dir := filepath.Join(root, filepath.FromSlash(deck.OutputDir))
-	Expect(os.MkdirAll(dir, 0o755)).To(Succeed())
-	path := filepath.Join(root, filepath.FromSlash(deck.OutputFor(name)))
-	Expect(os.WriteFile(path, out, 0o644)).To(Succeed())
-}
-
 // scripts lists every script in this directory; a spec below fails when a
 // script is missing from the list, so none goes untested.
 var scripts = []script{
@@ -155,7 +146,7 @@ var _ = Describe("slide scripts", func() {
 				Expect(out).To(ContainSubstring(strings.ReplaceAll(w, "{ns}", ns)), "%s output", s.name)
 			}
 			// Only output that keeps the slide's promises goes on the slide.
-			record(root, s.name, combined.Contents())
+			Expect(deck.RecordOutput(root, deck.ScriptsDir+"/"+s.name, combined.Contents())).To(Succeed())
 			if s.verify != nil {
 				s.verify(ctx, ns)
 			}
