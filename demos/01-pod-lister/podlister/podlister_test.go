@@ -541,11 +541,12 @@ func TestWatchRowsStayAligned(t *testing.T) {
 	if len(events) != 4 || !strings.HasPrefix(events[0], "EVENT") {
 		t.Fatalf("output:\n%s", out.String())
 	}
-	// Every event row starts its NAME column where the header does.
-	col := strings.Index(events[0], "NAME ")
+	// Every event row starts its NAME and its last (AGE) column where the header does,
+	// whether the pod is Running or Terminating.
+	name, age := strings.Index(events[0], "NAME "), strings.LastIndex(events[0], " ")+1
 	for _, l := range events[1:] {
-		if l[col-1] != ' ' || l[col] != 'x' {
-			t.Errorf("misaligned row %q (NAME at %d):\n%s", l, col, out.String())
+		if l[name-1] != ' ' || l[name] != 'x' || strings.LastIndex(l, " ")+1 != age {
+			t.Errorf("misaligned row %q (NAME at %d, AGE at %d):\n%s", l, name, age, out.String())
 		}
 	}
 }
