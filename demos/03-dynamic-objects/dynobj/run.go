@@ -40,9 +40,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // RunWithStdin is Run with an explicit standard input (for `apply -f -`).
 func RunWithStdin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	cmd, rest := cli.SplitCommand(args, "resources", "api-resources", "get", "apply", "help")
+	cmd, rest := cli.SplitCommand(args, "resources", "get", "apply", "help")
 	switch {
-	case cmd == "resources" || cmd == "api-resources":
+	case cmd == "resources":
 		return runResources(ctx, rest, stdout, stderr)
 	case cmd == "get":
 		return runGet(ctx, rest, stdout, stderr)
