@@ -396,8 +396,12 @@ func TestWatchStreamsChanges(t *testing.T) {
 	})
 	watchStarted := make(chan string, 1)
 	cs.PrependWatchReactor("pods", func(a k8stesting.Action) (bool, watch.Interface, error) {
-		watchStarted <- a.(k8stesting.WatchActionImpl).GetWatchRestrictions().ResourceVersion
-		return false, nil, nil
+		// Register the watch with the tracker before saying it started, so the test's
+		// changes cannot reach the tracker before the watch does.
+		wa := a.(k8stesting.WatchActionImpl)
+		w, err := cs.Tracker().Watch(wa.GetResource(), wa.GetNamespace())
+		watchStarted <- wa.GetWatchRestrictions().ResourceVersion
+		return true, w, err
 	})
 
 	out := &notifyingBuffer{changed: make(chan struct{}, 1)}
