@@ -28,7 +28,7 @@ type PodSource interface {
 }
 
 // NewSource builds the client named by style ("controller-runtime" or "clientgo") from
-// a rest.Config, which clientcmd resolved from the kubeconfig (see options.go).
+// a rest.Config, which clientcmd resolved from the kubeconfig (see ../internal/cli).
 func NewSource(style string, cfg *rest.Config) (PodSource, error) {
 	if style == ClientGo {
 		// START clientset OMIT

@@ -396,8 +396,12 @@ func TestWatchStreamsChanges(t *testing.T) {
 	})
 	watchStarted := make(chan string, 1)
 	cs.PrependWatchReactor("pods", func(a k8stesting.Action) (bool, watch.Interface, error) {
-		watchStarted <- a.(k8stesting.WatchActionImpl).GetWatchRestrictions().ResourceVersion
-		return false, nil, nil
+		// Register the watch with the tracker before saying it started, so the test's
+		// changes cannot reach the tracker before the watch does.
+		wa := a.(k8stesting.WatchActionImpl)
+		w, err := cs.Tracker().Watch(wa.GetResource(), wa.GetNamespace())
+		watchStarted <- wa.GetWatchRestrictions().ResourceVersion
+		return true, w, err
 	})
 
 	out := &notifyingBuffer{changed: make(chan struct{}, 1)}
@@ -541,11 +545,12 @@ func TestWatchRowsStayAligned(t *testing.T) {
 	if len(events) != 4 || !strings.HasPrefix(events[0], "EVENT") {
 		t.Fatalf("output:\n%s", out.String())
 	}
-	// Every event row starts its NAME column where the header does.
-	col := strings.Index(events[0], "NAME ")
+	// Every event row starts its NAME and its last (AGE) column where the header does,
+	// whether the pod is Running or Terminating.
+	name, age := strings.Index(events[0], "NAME "), strings.LastIndex(events[0], " ")+1
 	for _, l := range events[1:] {
-		if l[col-1] != ' ' || l[col] != 'x' {
-			t.Errorf("misaligned row %q (NAME at %d):\n%s", l, col, out.String())
+		if l[name-1] != ' ' || l[name] != 'x' || strings.LastIndex(l, " ")+1 != age {
+			t.Errorf("misaligned row %q (NAME at %d, AGE at %d):\n%s", l, name, age, out.String())
 		}
 	}
 }

@@ -94,10 +94,16 @@ func (t *tablePrinter) End(string) error {
 }
 
 func (t *tablePrinter) BeginWatch() error {
-	// The event table starts as wide as the listing, so its rows line up with each other
-	// however many events arrive one at a time.
+	// The event table starts as wide as the listing, with room for the longest event type
+	// and for "Terminating", so rows flushed one event at a time line up.
+	widths := append([]int{len(watch.Modified)}, t.tab.Widths()...)
+	for len(widths) < len(t.header())+1 {
+		widths = append(widths, 0)
+	}
+	status := len(widths) - 3 // EVENT, [NAMESPACE], NAME, READY, STATUS, NODE, AGE
+	widths[status] = max(widths[status], len("Terminating"))
 	t.events = cli.NewTable(t.w)
-	t.events.MinWidths(append([]int{len(watch.Modified)}, t.tab.Widths()...)...)
+	t.events.MinWidths(widths...)
 	t.events.Row(append([]string{"EVENT"}, t.header()...)...)
 	if err := t.events.Flush(); err != nil {
 		return err

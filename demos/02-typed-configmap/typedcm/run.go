@@ -2,7 +2,6 @@ package typedcm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -63,7 +62,7 @@ func runCA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&opts.Name, "name", DefaultCAConfigMap, "name of the ConfigMap holding the bundle")
 	fs.DurationVar(&opts.ExpiresWithin, "expires-within", 30*24*time.Hour, "flag certificates expiring sooner than this as expires-soon")
 	if err := cli.Parse(fs, args); err != nil {
-		return helpIsOK(err)
+		return cli.IgnoreHelp(err)
 	}
 	if fs.NArg() > 0 {
 		return cli.Usagef("unexpected arguments %q", fs.Args())
@@ -85,13 +84,6 @@ func runCA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return Failed(rows)
-}
-
-func helpIsOK(err error) error {
-	if errors.Is(err, cli.ErrHelp) {
-		return nil
-	}
-	return err
 }
 
 // Exec runs the command as its main function does: errors are printed once to stderr,

@@ -229,7 +229,7 @@ func runSettings(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		cli.AddOutputFlag(fs, &output, cli.OutputTable, cli.OutputJSON, cli.OutputYAML)
 	}
 	if err := cli.Parse(fs, rest); err != nil {
-		return helpIsOK(err)
+		return cli.IgnoreHelp(err)
 	}
 	if name == "" {
 		return cli.Usagef("--name must not be empty")

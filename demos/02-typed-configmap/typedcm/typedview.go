@@ -45,8 +45,7 @@ func DecodeCABundle(cm *corev1.ConfigMap) (CABundle, error) {
 }
 
 // START keyerror OMIT
-// KeyError says what is wrong with one data key: the Go counterpart of one variant of a
-// thiserror enum. Callers find it inside any wrapping with errors.As.
+// KeyError is what is wrong with one data key: one variant of a thiserror enum, in Go.
 type KeyError struct {
 	Key       string
 	Want, Got string // the type the value must parse as, and the value
@@ -121,8 +120,7 @@ type Settings struct {
 // END settings OMIT
 
 // START decode OMIT
-// DecodeSettings decodes every key onto s and reports every bad one, not only the
-// first: errors.Join keeps each *KeyError reachable for errors.As.
+// DecodeSettings decodes every key onto s; errors.Join reports every bad one, not only the first.
 func DecodeSettings(cm *corev1.ConfigMap, s Settings) (Settings, error) {
 	var errs []error
 	for _, k := range SettingsKeys {

@@ -224,8 +224,10 @@ func TestApplyWaitsForEstablished(t *testing.T) {
 	env := newApplyEnv(t)
 	env.reactor.deferEstablish = true
 	dyn := env.reactor.client
-	// Once the applier starts watching the CRD, the "API server" finishes setting it up.
+	// Once the applier starts watching the CRD, the "API server" finishes setting it up
+	// and tells the watch. The watch exists before the event is sent, so none is lost.
 	dyn.PrependWatchReactor("customresourcedefinitions", func(k8stesting.Action) (bool, watch.Interface, error) {
+		w := watch.NewRaceFreeFake()
 		go func() {
 			obj, err := dyn.Tracker().Get(crdGVR, "", "widgets.example.com")
 			if err != nil {
@@ -234,14 +236,16 @@ func TestApplyWaitsForEstablished(t *testing.T) {
 			}
 			crd := obj.(*unstructured.Unstructured).DeepCopy()
 			_ = unstructured.SetNestedSlice(crd.Object, []any{map[string]any{"type": "Established", "status": "True"}}, "status", "conditions")
+			crd.SetResourceVersion("1000")
 			env.reactor.discovery.Lock()
 			env.reactor.discovery.Resources = append(env.reactor.discovery.Resources, widgetResources)
 			env.reactor.discovery.Unlock()
 			if err := dyn.Tracker().Update(crdGVR, crd, ""); err != nil {
 				t.Errorf("update CRD: %v", err)
 			}
+			w.Modify(crd)
 		}()
-		return false, nil, nil
+		return true, w, nil
 	})
 	var log syncBuffer
 	env.applier.Log = &log

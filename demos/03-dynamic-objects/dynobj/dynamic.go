@@ -1,8 +1,7 @@
 package dynobj
 
-// The lesson of demo 03, in the talk's order: objects as unstructured maps read with two
-// untyped clients; discovery and a RESTMapper to turn what users type into a resource;
-// server-side apply of any object, CRDs included. Commands, printing, manifests: plumbing.
+// The lesson of demo 03, in the talk's order: unstructured objects and two untyped clients;
+// discovery and a RESTMapper; server-side apply of any object. The rest is plumbing.
 
 import (
 	"context"
@@ -63,8 +62,7 @@ func definedKind(crd *unstructured.Unstructured) schema.GroupKind {
 	return schema.GroupKind{Group: group, Kind: kind}
 }
 
-// NewResolver builds a Resolver over a discovery client: discovery cached in memory, a
-// RESTMapper built from it, and short names ("po", "deploy") on top.
+// NewResolver caches discovery in memory, builds a RESTMapper on it, and short names on top.
 // START resolver OMIT
 func NewResolver(dc discovery.DiscoveryInterface) *Resolver {
 	cached := memory.NewMemCacheClient(dc)
@@ -103,8 +101,7 @@ func (r *Resolver) Resolve(arg string) (Resource, error) {
 	return Resource{}, fmt.Errorf("resolving %q: %w", arg, err)
 }
 
-// applyOne sends one document with server-side apply and says what it did, comparing
-// the resourceVersion before and after.
+// applyOne server-side-applies one document; resourceVersions tell what changed.
 func (a *Applier) applyOne(ctx context.Context, doc Document, defined map[schema.GroupKind]bool) (Resource, Outcome, error) {
 	obj := doc.Object.DeepCopy()
 	res, err := a.resolve(ctx, obj.GroupVersionKind(), defined)

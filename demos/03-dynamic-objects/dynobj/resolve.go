@@ -85,7 +85,6 @@ type APIResource struct {
 	APIVersion string
 	Namespaced bool
 	Kind       string
-	Verbs      []string
 }
 
 // Resources lists the served top-level resources in their preferred versions, sorted by
@@ -101,7 +100,7 @@ func (r *Resolver) Resources() ([]APIResource, error) {
 			}
 			out = append(out, APIResource{
 				Name: res.Name, ShortNames: res.ShortNames, APIVersion: l.GroupVersion,
-				Namespaced: res.Namespaced, Kind: res.Kind, Verbs: res.Verbs,
+				Namespaced: res.Namespaced, Kind: res.Kind,
 			})
 		}
 	}
