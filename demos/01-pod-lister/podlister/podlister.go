@@ -123,7 +123,7 @@ func List(ctx context.Context, src PodSource, q Query, p Printer, verbose io.Wri
 func Watch(ctx context.Context, src PodSource, q Query, rv string, p Printer) error {
 	// START watch OMIT
 	// A RetryWatcher reconnects after a dropped connection, resuming from the last
-	// resourceVersion it delivered.
+	// resourceVersion it delivered; after 410 Gone it stops, and only a new list helps.
 	rw, err := watchtools.NewRetryWatcherWithContext(ctx, rv, &cache.ListWatch{
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			return src.Watch(ctx, q, o)
