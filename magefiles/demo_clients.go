@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeworkshop/kubeworkshop/demos/01-pod-lister/podlister"
@@ -57,6 +59,11 @@ func (Demo) TypedConfigMap(ctx context.Context) error {
 		return err
 	}
 	if err := seedBrokenCA(ctx, c); err != nil {
+		return err
+	}
+	// The settings live in the demo namespace, which demo 01 creates; a
+	// learner may start with demo 02 on a fresh cluster.
+	if err := ensureNamespace(ctx, c, demoNamespace); err != nil {
 		return err
 	}
 	kc := p.KubeconfigPath()
@@ -178,8 +185,29 @@ func createIfMissing(ctx context.Context, c client.Client, obj client.Object) er
 	return nil
 }
 
+// ensureNamespace creates a namespace unless it exists and waits until the
+// cluster has published its CA bundle (kube-root-ca.crt) into it, which
+// kube-controller-manager does a moment after the namespace appears:
+// demo 02 reads that bundle in every namespace.
+func ensureNamespace(ctx context.Context, c client.Client, name string) error {
+	if err := createIfMissing(ctx, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {
+		return err
+	}
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		err := c.Get(ctx, client.ObjectKey{Namespace: name, Name: "kube-root-ca.crt"}, &corev1.ConfigMap{})
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for kube-root-ca.crt in namespace %s: %w", name, err)
+	}
+	return nil
+}
+
 func seedPods(ctx context.Context, c client.Client) error {
-	if err := createIfMissing(ctx, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: demoNamespace}}); err != nil {
+	if err := ensureNamespace(ctx, c, demoNamespace); err != nil {
 		return err
 	}
 	for i, app := range []string{"web", "web", "web", "db", "cache"} {
@@ -199,7 +227,7 @@ func seedPods(ctx context.Context, c client.Client) error {
 }
 
 func seedBrokenCA(ctx context.Context, c client.Client) error {
-	if err := createIfMissing(ctx, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: caLabNamespace}}); err != nil {
+	if err := ensureNamespace(ctx, c, caLabNamespace); err != nil {
 		return err
 	}
 	return createIfMissing(ctx, c, &corev1.ConfigMap{

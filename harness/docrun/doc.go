@@ -3,7 +3,8 @@
 //
 // A fenced block whose info string is sh, bash, shell or console is run
 // command by command in bash, from the repository root (a line ending in a
-// backslash, a pipe, && or || continues on the next); exported variables
+// backslash, a pipe, && or || continues on the next, and a here-document
+// belongs to the command that opens it); exported variables
 // and the working directory carry over from one command to the next, as in
 // a terminal. Each command must exit 0. Comment lines at the top of a block
 // change that for the whole block:

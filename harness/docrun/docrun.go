@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -150,6 +151,18 @@ markers:
 			cmd.WriteString(line + "\n")
 			continue
 		}
+		if word, ok := heredoc(line); ok {
+			// The here-document's lines belong to this command, up to
+			// the line holding only its delimiter.
+			cmd.WriteString(line + "\n")
+			for i++; i < len(body) && strings.TrimSpace(body[i]) != word; i++ {
+				cmd.WriteString(body[i] + "\n")
+			}
+			if i == len(body) {
+				return fmt.Errorf("here-document %s is never closed", word)
+			}
+			line = body[i]
+		}
 		cmd.WriteString(line)
 		b.Commands = append(b.Commands, cmd.String())
 		cmd.Reset()
@@ -168,6 +181,19 @@ func continues(line string) bool {
 		t = strings.TrimSpace(t[:i])
 	}
 	return strings.HasSuffix(t, "|") || strings.HasSuffix(t, "&&")
+}
+
+// heredocRE matches a here-document redirection: <<WORD, <<'WORD', <<"WORD"
+// or <<-WORD.
+var heredocRE = regexp.MustCompile(`<<-?\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?`)
+
+// heredoc returns the delimiter of a here-document that line starts.
+func heredoc(line string) (string, bool) {
+	m := heredocRE.FindStringSubmatch(line)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
 }
 
 // Runner runs blocks the way a learner would, in one terminal.

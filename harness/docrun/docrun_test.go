@@ -29,7 +29,7 @@ func TestParse(t *testing.T) {
 		{1, []string{"sh -c 'exit 3'"}, 18, 3, 0, "", ""},
 		{2, []string{"echo serving; sleep 30"}, 23, 0, time.Second, "", "serving\n"},
 		{3, []string{"exit 9"}, 33, 0, 0, "needs a kind cluster", ""},
-		{4, []string{"printf 'a b \nc\\n'", "printf 'x\\ny\\n' |\n  grep y &&\n  echo piped"}, 43, 0, 0, "", ""},
+		{4, []string{"printf 'a b \nc\\n'", "printf 'x\\ny\\n' |\n  grep y &&\n  echo piped", "cat <<'EOF' | tr a-z A-Z\nhere doc\nEOF"}, 43, 0, 0, "", ""},
 	} {
 		b := blocks[tc.i]
 		if strings.Join(b.Commands, "|") != strings.Join(tc.commands, "|") || b.Line != tc.line || b.Exit != tc.exit ||
@@ -40,7 +40,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseRejectsBadMarkers(t *testing.T) {
-	for _, md := range []string{"```sh\n# exit: one\ntrue\n```\n", "```sh\n# background: -1\ntrue\n```\n", "```sh\n# skip:\ntrue\n```\n", "```sh\ntrue\n"} {
+	for _, md := range []string{"```sh\n# exit: one\ntrue\n```\n", "```sh\n# background: -1\ntrue\n```\n", "```sh\n# skip:\ntrue\n```\n", "```sh\ntrue\n", "```sh\ncat <<EOF\nnever closed\n```\n"} {
 		f := t.TempDir() + "/README.md"
 		if err := os.WriteFile(f, []byte(md), 0o644); err != nil {
 			t.Fatal(err)
@@ -68,7 +68,7 @@ func TestRunFollowsTheREADME(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\nlog:\n%s", err, log)
 	}
-	for _, want := range []string{"hello from harness", "SKIP good.md:33: needs a kind cluster", "a b \nc", "y\npiped"} {
+	for _, want := range []string{"hello from harness", "SKIP good.md:33: needs a kind cluster", "a b \nc", "y\npiped", "HERE DOC"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
