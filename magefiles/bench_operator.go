@@ -11,7 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/bench"
+	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/bench"
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 )

@@ -17,8 +17,8 @@ import (
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 
 	opconfig "github.com/kubeworkshop/kubeworkshop/demos/04-operator/config"
-	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/image"
-	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/ops"
+	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/image"
+	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/ops"
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 )
 

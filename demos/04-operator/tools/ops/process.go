@@ -20,7 +20,7 @@ import (
 )
 
 // Package is the operator's import path, for `go build` and gexec.Build.
-const Package = "github.com/kubeworkshop/kubeworkshop/demos/04-operator"
+const Package = "github.com/kubeworkshop/kubeworkshop/demos/04-operator/cmd"
 
 // BuildOperator compiles the operator into dir and returns the binary's path.
 func BuildOperator(ctx context.Context, dir string) (string, error) {
