@@ -39,8 +39,12 @@ func (Bench) Operator(ctx context.Context) error {
 		return err
 	}
 
-	header("bench: a dedicated kwok cluster with 50 nodes (podset-bench)")
-	p, err := cluster.New(cluster.WithProvider("kwok"), cluster.WithName("podset-bench"), cluster.WithNodes(50),
+	name := "podset-bench"
+	if n := os.Getenv("CLUSTER_NAME"); n != "" {
+		name = n + "-bench" // never collide with another user's benchmark
+	}
+	header("bench: a dedicated kwok cluster with 50 nodes (%s)", name)
+	p, err := cluster.New(cluster.WithProvider("kwok"), cluster.WithName(name), cluster.WithNodes(50),
 		cluster.WithSwitchContext(false), cluster.WithLog(os.Stderr))
 	if err != nil {
 		return err
@@ -75,7 +79,7 @@ func (Bench) Operator(ctx context.Context) error {
 	fmt.Fprintf(tw, "pods\t%d\n", res.Pods)
 	fmt.Fprintf(tw, "raw client-go loop: created / all Ready\t%s / %s\n", res.RawCreate.Round(time.Millisecond), res.RawReady.Round(time.Millisecond))
 	fmt.Fprintf(tw, "operator: PodSets created until all Available\t%s\n", res.OperatorReady.Round(time.Millisecond))
-	fmt.Fprintf(tw, "operator: PodSets deleted until drained and gone\t%s\n", res.OperatorDrain.Round(time.Millisecond))
+	fmt.Fprintf(tw, "PodSets deleted until they and their pods are gone\t%s\n", res.OperatorDrain.Round(time.Millisecond))
 	fmt.Fprintf(tw, "pods created, deleted by the operator\t%.0f, %.0f\n", res.PodCreates, res.PodDeletes)
 	fmt.Fprintf(tw, "reconciles (per second)\t%.0f (%.1f/s)\n", res.Reconciles, res.ReconcilesPerSec)
 	fmt.Fprintf(tw, "reconcile errors, failed pod operations\t%.0f, %.0f\n", res.ReconcileErrors, res.PodOpErrors)

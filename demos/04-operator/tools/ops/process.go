@@ -71,6 +71,10 @@ func StartOperator(bin, kubeconfig string, log io.Writer, extraArgs ...string) (
 	}, extraArgs...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = log, log
+	// Its own process group: Ctrl-C in the terminal reaches only the driver,
+	// which then cleans up while the operator still runs and stops it with
+	// one SIGTERM. The parent-death signal stops it should the driver die.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
@@ -89,6 +93,13 @@ func StartOperator(bin, kubeconfig string, log io.Writer, extraArgs ...string) (
 
 // Pid is the operator's process id.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Kill sends SIGKILL, as a crash or the OOM killer would, and waits for the
+// process to exit. The operator gets no chance to release its Lease.
+func (p *Process) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
 
 // WaitReady polls /readyz until it answers 200, the process exits, or ctx
 // ends.
