@@ -78,7 +78,7 @@ var scripts = []script{
 	{name: "03-resources.sh", want: []string{"SHORTNAMES", "NAMESPACED", "pods", "deployments", "Deployment"}},
 	{name: "03-get-nodes.sh", want: []string{"node/"}},
 	{name: "03-unknown.sh", exit: 1, want: []string{`"pdos"`, `did you mean`, `"pods"`}},
-	{name: "04-cel-replicas.sh", exit: 1, want: []string{"spec.replicas must be between 0 and 100"}, setup: installCRDs},
+	{name: "04-cel-selector.sh", exit: 1, want: []string{"must appear with the same value in spec.template.metadata.labels"}, setup: installCRDs},
 	{name: "04-cel-singleton.sh", exit: 1, want: []string{"must be named 'singleton'"}, setup: installCRDs},
 	{name: "05-nodes.sh", want: []string{"STATUS", "Ready"}},
 	{name: "05-readyz.sh", want: []string{"[+]etcd ok", "readyz check passed"}},

@@ -39,6 +39,7 @@ type PodSetReconciler struct {
 
 // The RBAC the reconciler needs; `go tool mage generate` turns these markers
 // into config/rbac/role.yaml. Reading through the cache needs list and watch.
+// START rbac OMIT
 // +kubebuilder:rbac:groups=workshop.example.com,resources=podsets,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=workshop.example.com,resources=podsets/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=workshop.example.com,resources=podsets/finalizers,verbs=update
@@ -46,6 +47,7 @@ type PodSetReconciler struct {
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",namespace=podset-operator-system,resources=configmaps,verbs=create;delete
+// END rbac OMIT
 
 // SetupWithManager registers the reconciler with mgr: what it watches, and
 // how an event becomes a request naming one PodSet.

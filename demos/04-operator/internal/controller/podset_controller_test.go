@@ -311,8 +311,8 @@ var _ = Describe("PodSet reconciler", func() {
 		}).Should(Succeed())
 	})
 
-	// START stale OMIT
 	It("creates exactly spec.replicas pods while its cache lags behind its own creates", func(ctx SpecContext) {
+		// START stale OMIT
 		By("freezing the reconciler's view of the namespace's pods: it sees none, whatever it creates")
 		lagging.freeze(ctx, ns)
 		DeferCleanup(func() { lagging.thaw(ns) })
@@ -320,6 +320,7 @@ var _ = Describe("PodSet reconciler", func() {
 		ps := newPodSet(ns, "stale", 3)
 		Expect(k8sClient.Create(ctx, ps)).To(Succeed())
 		Eventually(func(g Gomega) { g.Expect(podsOf(ctx, g, ps)).To(HaveLen(3)) }).Should(Succeed())
+		// END stale OMIT
 
 		By("making it reconcile again and again with the stale view")
 		before := lagging.staleReads(ns)
@@ -341,7 +342,6 @@ var _ = Describe("PodSet reconciler", func() {
 		lagging.thaw(ns)
 		Consistently(func(g Gomega) { g.Expect(podsOf(ctx, g, ps)).To(HaveLen(3)) }).Should(Succeed())
 	})
-	// END stale OMIT
 
 	It("honours the OperatorConfig's replica cap and default image, and reacts when it changes", func(ctx SpecContext) {
 		config := &workshopv1alpha1.OperatorConfig{
