@@ -312,6 +312,9 @@ var _ = Describe("PodSet reconciler", func() {
 	})
 
 	It("creates exactly spec.replicas pods while its cache lags behind its own creates", func(ctx SpecContext) {
+		// The expectations, not their expiry, are under test here.
+		reconciler.expectations.setTTL(time.Minute)
+		DeferCleanup(func() { reconciler.expectations.setTTL(5 * time.Second) })
 		// START stale OMIT
 		By("freezing the reconciler's view of the namespace's pods: it sees none, whatever it creates")
 		lagging.freeze(ctx, ns)

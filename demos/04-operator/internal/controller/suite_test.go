@@ -41,6 +41,8 @@ var (
 	// lagging is the reconciler's client; specs can freeze its view of the
 	// Pods in a namespace to play a cache that lags behind.
 	lagging *laggingClient
+	// reconciler is the reconciler under test.
+	reconciler *PodSetReconciler
 )
 
 // recordNamespace holds the PodSets' records in the suite.
@@ -96,14 +98,15 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	lagging = &laggingClient{Client: mgr.GetClient(), frozen: map[string][]corev1.Pod{}}
-	r := &PodSetReconciler{
+	reconciler = &PodSetReconciler{
 		Client:          lagging,
 		Recorder:        mgr.GetEventRecorder("podset-operator"),
 		RecordNamespace: recordNamespace,
-		// Long enough that the stale-cache spec never sees them expire.
-		expectations: newExpectations(30 * time.Second),
+		// Short, so that a pod a spec deletes before the cache listed it
+		// delays the PodSet by seconds, not the default 30.
+		expectations: newExpectations(5 * time.Second),
 	}
-	Expect(r.SetupWithManager(mgr, 4)).To(Succeed())
+	Expect(reconciler.SetupWithManager(mgr, 4)).To(Succeed())
 
 	mgrCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
