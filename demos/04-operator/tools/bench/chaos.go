@@ -66,7 +66,7 @@ type ChaosPhase struct {
 	Name     string
 	Kills    int
 	Duration time.Duration // until the invariants held
-	Created  int           // pods the watch saw created
+	Created  int           // owned pods the watch saw created
 	Deleted  int           // pods the watch saw deleted
 }
 
@@ -365,7 +365,13 @@ func watchPods(ctx context.Context, cs kubernetes.Interface, ns string) (*podWat
 	inf := f.Core().V1().Pods().Informer()
 	w := &podWatch{ns: ns, store: inf.GetStore(), gone: map[string]bool{}, owner: map[string]string{}}
 	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { w.mu.Lock(); w.adds++; w.mu.Unlock() },
+		AddFunc: func(obj any) {
+			if p, ok := obj.(*corev1.Pod); ok && metav1.GetControllerOf(p) != nil {
+				w.mu.Lock()
+				w.adds++
+				w.mu.Unlock()
+			}
+		},
 		UpdateFunc: func(_, obj any) {
 			if p, ok := obj.(*corev1.Pod); ok && p.DeletionTimestamp != nil && len(p.OwnerReferences) == 0 {
 				w.mu.Lock()
