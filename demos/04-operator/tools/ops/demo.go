@@ -3,6 +3,7 @@ package ops
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -71,6 +72,11 @@ func Demo(ctx context.Context, o DemoOptions) (err error) {
 		o.Timeout = 2 * time.Minute
 	}
 	say := func(format string, args ...any) { fmt.Fprintf(o.Out, "\n==> "+format+"\n", args...) }
+	defer func() {
+		if err != nil && errors.Is(ctx.Err(), context.Canceled) {
+			err = fmt.Errorf("interrupted; the demo cleaned up what it could (see above): %w", ctx.Err())
+		}
+	}()
 
 	cfg, err := clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
 	if err != nil {
@@ -130,7 +136,7 @@ func Demo(ctx context.Context, o DemoOptions) (err error) {
 		fmt.Fprintf(o.Out, "applied %s %s\n", u.GetKind(), client.ObjectKeyFromObject(u))
 	}
 	defer func() {
-		if cleanupErr := cleanup(context.WithoutCancel(ctx), c, o, say); cleanupErr != nil && err == nil {
+		if cleanupErr := cleanup(ctx, c, o, say); cleanupErr != nil && err == nil {
 			err = cleanupErr
 		}
 	}()
@@ -230,12 +236,14 @@ func ensureNamespace(ctx context.Context, c client.Client, name string, timeout 
 
 // cleanupTimeout bounds the cleanup after an interruption (Ctrl-C): the
 // user asked to stop, so the demo waits briefly and then says what is left.
-const cleanupTimeout = 15 * time.Second
+// mage itself gives a cancelled target 5 seconds.
+const cleanupTimeout = 4 * time.Second
 
 // cleanup deletes the sample PodSets (the finalizer deletes their records,
 // the garbage collector their pods), the OperatorConfig and the namespace.
 // It runs while the operator still runs; after an interruption (ctx done) it
 // waits at most cleanupTimeout and reports what is left instead of hanging.
+// It works on after ctx ends (context.WithoutCancel).
 func cleanup(ctx context.Context, c client.Client, o DemoOptions, say func(string, ...any)) error {
 	wait := o.Timeout
 	if ctx.Err() != nil {
