@@ -95,8 +95,9 @@ func (Operator) Run(ctx context.Context) error {
 	// Ctrl-C reaches only mage, which cancels ctx; the operator then gets a
 	// single SIGTERM and shuts down cleanly (releasing its Lease). In the
 	// terminal's process group it would get SIGINT and SIGTERM, and
-	// controller-runtime exits at once on a second signal.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// controller-runtime exits at once on a second signal. The parent-death
+	// signal stops it should mage itself die without cancelling (SIGTERM).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second
 	err = cmd.Run()
