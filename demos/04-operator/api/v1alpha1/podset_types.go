@@ -141,7 +141,7 @@ type PodSetStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyReplicas`,description="Pods that are Ready"
 // +kubebuilder:printcolumn:name="Available",type=string,JSONPath=`.status.conditions[?(@.type=="Available")].status`,description="Whether enough Pods are Ready"
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="a PodSet's name must be at most 63 characters: it becomes the value of the label workshop.example.com/podset on its Pods"
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="the name must fit a label value: at most 63 characters"
 type PodSet struct { // END crdmarkers OMIT
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

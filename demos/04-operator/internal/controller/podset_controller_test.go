@@ -451,7 +451,7 @@ var _ = Describe("PodSet and OperatorConfig validation (OpenAPI bounds and CEL r
 			ps.Spec.Template.Labels[workshopv1alpha1.PodSetLabel] = "x"
 		}, "the operator adds that label itself"),
 		Entry("a name too long for a label value", func(ps *workshopv1alpha1.PodSet) { ps.Name = strings.Repeat("n", 64) },
-			"a PodSet's name must be at most 63 characters"),
+			"the name must fit a label value: at most 63 characters"),
 		Entry("missing selector", func(ps *workshopv1alpha1.PodSet) { ps.Spec.Selector.MatchLabels = nil },
 			"spec.selector.matchLabels: Required value"),
 		Entry("too many selector labels", func(ps *workshopv1alpha1.PodSet) {
