@@ -22,7 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/ops"
+	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/ops"
 	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 	"github.com/kubeworkshop/kubeworkshop/slides/deck"
@@ -96,7 +96,7 @@ var scripts = []script{
 	{name: "03-discovery.sh", want: []string{"customresourcedefinition.apiextensions.k8s.io/gadgets.slides.example.com created", "condition met", "served in discovery at try"}},
 	{name: "03-ssa-release.sh", want: []string{"configmap/ssa-demo serverside-applied", `{"a":"1"}`}},
 	{name: "03-ssa-conflict.sh", exit: 1, want: []string{"configmap/ssa-demo serverside-applied", `conflict with "alice"`, ".data.a"}},
-	{name: "04-cel-replicas.sh", exit: 1, want: []string{"spec.replicas must be between 0 and 100"}, setup: installCRDs},
+	{name: "04-cel-selector.sh", exit: 1, want: []string{"must appear with the same value in spec.template.metadata.labels"}, setup: installCRDs},
 	{name: "04-cel-singleton.sh", exit: 1, want: []string{"must be named 'singleton'"}, setup: installCRDs},
 	{name: "05-nodes.sh", want: []string{"STATUS", "Ready"}},
 	{name: "05-readyz.sh", want: []string{"[+]etcd ok", "readyz check passed"}},

@@ -5,7 +5,12 @@
 // Run it against the current cluster with `go tool mage operator:run` after
 // `go tool mage operator:install`, or directly:
 //
-//	go run ./demos/04-operator --kubeconfig "$KUBECONFIG"
+//	go run ./demos/04-operator/cmd --kubeconfig "$KUBECONFIG"
+//
+// Metrics and probes listen on loopback by default. In a cluster
+// (config/manager) metrics are served over HTTPS to callers whose token may
+// GET /metrics (--metrics-secure); serving them unauthenticated on any other
+// address than loopback is refused.
 //
 // Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 1 on a runtime
 // error (including missing CRDs), 2 on a usage error.
@@ -17,6 +22,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -59,6 +66,7 @@ type options struct {
 	qps                  float64
 	burst                int
 	maxConcurrent        int
+	recordNamespace      string
 	zap                  zap.Options
 }
 
@@ -92,11 +100,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("podset-operator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080",
-		`address of the metrics endpoint, e.g. ":8080"; "0" turns it off`)
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", "127.0.0.1:8080",
+		`address of the metrics endpoint, e.g. ":8443" in a cluster; "0" turns it off`)
 	fs.BoolVar(&o.metricsSecure, "metrics-secure", false,
 		"serve metrics over HTTPS and require a token allowed to GET /metrics (TokenReview + SubjectAccessReview)")
-	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081",
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", "127.0.0.1:8081",
 		`address of /healthz and /readyz; "0" turns them off`)
 	fs.BoolVar(&o.leaderElect, "leader-elect", false,
 		"hold a Lease so that of several operator processes only one reconciles")
@@ -111,6 +119,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.qps, "kube-api-qps", 50, "client-side rate limit of API requests per second")
 	fs.IntVar(&o.burst, "kube-api-burst", 100, "client-side burst of API requests above --kube-api-qps")
 	fs.IntVar(&o.maxConcurrent, "max-concurrent-reconciles", 4, "number of PodSets reconciled in parallel")
+	fs.StringVar(&o.recordNamespace, "record-namespace", controller.DefaultRecordNamespace,
+		"namespace of the operator's record of every PodSet (one ConfigMap each)")
 	config.RegisterFlags(fs)
 	o.zap.BindFlags(fs)
 
@@ -126,8 +136,36 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.qps <= 0 || o.burst < 1 {
 		return nil, fmt.Errorf("%w: --kube-api-qps and --kube-api-burst must be positive", errUsage)
 	}
+	if o.recordNamespace == "" {
+		return nil, fmt.Errorf("%w: --record-namespace must not be empty", errUsage)
+	}
+	if !o.metricsSecure && !loopbackOrOff(o.metricsAddr) {
+		return nil, fmt.Errorf("%w: --metrics-bind-address %q would serve metrics unauthenticated beyond this machine; add --metrics-secure or bind 127.0.0.1", errUsage, o.metricsAddr)
+	}
 	return o, nil
 }
+
+// loopbackOrOff reports whether addr ("host:port", or "0" for off) only
+// listens on a loopback address.
+func loopbackOrOff(addr string) bool {
+	if addr == "0" {
+		return true
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// With --metrics-secure the metrics endpoint checks every caller's token with
+// a TokenReview and its permission to GET /metrics with a SubjectAccessReview.
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 
 func runManager(ctx context.Context, o *options) error {
 	log := ctrl.Log.WithName("setup")
@@ -180,8 +218,9 @@ func runManager(ctx context.Context, o *options) error {
 	}
 
 	r := &controller.PodSetReconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("podset-operator"),
+		Client:          mgr.GetClient(),
+		Recorder:        mgr.GetEventRecorder("podset-operator"),
+		RecordNamespace: o.recordNamespace,
 	}
 	if err := r.SetupWithManager(mgr, o.maxConcurrent); err != nil {
 		return err
@@ -189,18 +228,31 @@ func runManager(ctx context.Context, o *options) error {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("add health check: %w", err)
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	if err := mgr.AddReadyzCheck("informers", cacheSynced(mgr)); err != nil {
 		return fmt.Errorf("add ready check: %w", err)
 	}
 
 	log.Info("starting manager", "host", cfg.Host, "leaderElection", o.leaderElect,
 		"metrics", o.metricsAddr, "metricsSecure", o.metricsSecure, "probes", o.probeAddr,
-		"maxConcurrentReconciles", o.maxConcurrent, "qps", o.qps, "burst", o.burst)
+		"maxConcurrentReconciles", o.maxConcurrent, "qps", o.qps, "burst", o.burst, "recordNamespace", o.recordNamespace)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("run manager: %w", err)
 	}
 	log.Info("stopped cleanly")
 	return nil
+}
+
+// cacheSynced is a readiness check that passes once the informer caches
+// have synced, i.e. once the operator reads a complete picture of the cluster.
+func cacheSynced(mgr ctrl.Manager) healthz.Checker {
+	return func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), 100*time.Millisecond)
+		defer cancel()
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return errors.New("informer caches have not synced yet")
+		}
+		return nil
+	}
 }
 
 // checkCRDs fails with an actionable message when the API server does not

@@ -2,6 +2,7 @@ package image
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -49,6 +52,9 @@ type Options struct {
 	Arch string
 	// Out is the tarball to write.
 	Out string
+	// Progress, when set, receives a line about the build every few
+	// seconds: compiling a cold cache takes minutes.
+	Progress io.Writer
 }
 
 // Build cross-compiles the operator for linux and writes its image tarball
@@ -64,13 +70,81 @@ func Build(ctx context.Context, o Options) (v1.Hash, error) {
 	defer os.RemoveAll(tmp)
 
 	bin := filepath.Join(tmp, "podset-operator")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, o.Package)
-	cmd.Dir = o.Dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+o.Arch)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return v1.Hash{}, fmt.Errorf("go build %s for linux/%s: %w\n%s", o.Package, o.Arch, err, out)
+	env := append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+o.Arch)
+	if err := compile(ctx, o, env, bin); err != nil {
+		return v1.Hash{}, err
 	}
+	progress(o.Progress, "writing the image %s for linux/%s to %s\n", o.Tag, o.Arch, o.Out)
 	return Write(bin, o.Tag, o.Arch, o.Out)
+}
+
+// progressEvery is how often compile reports how far it got.
+const progressEvery = 5 * time.Second
+
+// compile runs `go build -v`, which names every package it compiles on
+// stderr, and reports every progressEvery how many of the operator's
+// packages (from `go list -deps`) have been compiled; packages already in
+// the build cache are not compiled again, so a warm build ends early.
+func compile(ctx context.Context, o Options, env []string, bin string) error {
+	list := exec.CommandContext(ctx, "go", "list", "-deps", o.Package)
+	list.Dir, list.Env = o.Dir, env
+	deps, err := list.Output()
+	if err != nil {
+		return fmt.Errorf("go list -deps %s: %w", o.Package, err)
+	}
+	total := strings.Count(string(deps), "\n")
+	progress(o.Progress, "compiling %s for linux/%s (%d packages; a cold build cache takes minutes)\n", o.Package, o.Arch, total)
+
+	cmd := exec.CommandContext(ctx, "go", "build", "-v", "-trimpath", "-ldflags", "-s -w", "-o", bin, o.Package)
+	cmd.Dir, cmd.Env = o.Dir, env
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("go build %s: %w", o.Package, err)
+	}
+	var (
+		mu       sync.Mutex
+		compiled int
+		output   strings.Builder
+	)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			mu.Lock()
+			compiled++
+			output.WriteString(sc.Text() + "\n")
+			mu.Unlock()
+		}
+	}()
+	tick := time.NewTicker(progressEvery)
+	defer tick.Stop()
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		case <-tick.C:
+			mu.Lock()
+			n := compiled
+			mu.Unlock()
+			progress(o.Progress, "  %s: compiled %d of at most %d packages\n", time.Since(start).Round(time.Second), n, total)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("go build %s for linux/%s: %w\n%s", o.Package, o.Arch, err, output.String())
+	}
+	progress(o.Progress, "  compiled in %s\n", time.Since(start).Round(time.Second))
+	return nil
+}
+
+func progress(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, format, args...)
+	}
 }
 
 // Write packages an already built linux binary as the image's entrypoint and

@@ -3,6 +3,7 @@ package ops
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,6 +27,7 @@ import (
 
 	workshopv1alpha1 "github.com/kubeworkshop/kubeworkshop/demos/04-operator/api/v1alpha1"
 	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/config"
+	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/internal/controller"
 )
 
 // DemoOptions configures Demo.
@@ -70,6 +72,11 @@ func Demo(ctx context.Context, o DemoOptions) (err error) {
 		o.Timeout = 2 * time.Minute
 	}
 	say := func(format string, args ...any) { fmt.Fprintf(o.Out, "\n==> "+format+"\n", args...) }
+	defer func() {
+		if err != nil && errors.Is(ctx.Err(), context.Canceled) {
+			err = fmt.Errorf("interrupted; the demo cleaned up what it could (see above): %w", ctx.Err())
+		}
+	}()
 
 	cfg, err := clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
 	if err != nil {
@@ -129,13 +136,16 @@ func Demo(ctx context.Context, o DemoOptions) (err error) {
 		fmt.Fprintf(o.Out, "applied %s %s\n", u.GetKind(), client.ObjectKeyFromObject(u))
 	}
 	defer func() {
-		if cleanupErr := cleanup(context.WithoutCancel(ctx), c, o, say); cleanupErr != nil && err == nil {
+		if cleanupErr := cleanup(ctx, c, o, say); cleanupErr != nil && err == nil {
 			err = cleanupErr
 		}
 	}()
 
 	say("watching the PodSets converge (like kubectl get podsets -w)")
 	if err := watchUntilAvailable(ctx, c, o); err != nil {
+		return err
+	}
+	if err := printRecords(ctx, c, o); err != nil {
 		return err
 	}
 
@@ -224,15 +234,31 @@ func ensureNamespace(ctx context.Context, c client.Client, name string, timeout 
 	return nil
 }
 
-// cleanup deletes the sample PodSets (their finalizer drains the pods
-// first), the OperatorConfig and the namespace.
+// cleanupTimeout bounds the cleanup after an interruption (Ctrl-C): the
+// user asked to stop, so the demo waits briefly and then says what is left.
+// mage itself gives a cancelled target 5 seconds.
+const cleanupTimeout = 4 * time.Second
+
+// cleanup deletes the sample PodSets (the finalizer deletes their records,
+// the garbage collector their pods), the OperatorConfig and the namespace.
+// It runs while the operator still runs; after an interruption (ctx done) it
+// waits at most cleanupTimeout and reports what is left instead of hanging.
+// It works on after ctx ends (context.WithoutCancel).
 func cleanup(ctx context.Context, c client.Client, o DemoOptions, say func(string, ...any)) error {
-	say("deleting the PodSets: the drain finalizer removes their pods before the objects go")
-	if err := c.DeleteAllOf(ctx, &workshopv1alpha1.PodSet{}, client.InNamespace(o.Namespace)); err != nil {
+	wait := o.Timeout
+	if ctx.Err() != nil {
+		wait = cleanupTimeout
+		fmt.Fprintf(o.Out, "\ninterrupted: cleaning up (at most %s)\n", wait)
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
+	defer cancel()
+
+	say("deleting the PodSets: the finalizer deletes their records, the garbage collector their pods")
+	if err := c.DeleteAllOf(cctx, &workshopv1alpha1.PodSet{}, client.InNamespace(o.Namespace)); err != nil {
 		return fmt.Errorf("delete PodSets: %w", err)
 	}
-	last := -1
-	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, o.Timeout, true, func(ctx context.Context) (bool, error) {
+	last := ""
+	err := pollUntil(cctx, func(ctx context.Context) (bool, error) {
 		var sets workshopv1alpha1.PodSetList
 		if err := c.List(ctx, &sets, client.InNamespace(o.Namespace)); err != nil {
 			return false, err
@@ -241,25 +267,37 @@ func cleanup(ctx context.Context, c client.Client, o DemoOptions, say func(strin
 		if err := c.List(ctx, &pods, client.InNamespace(o.Namespace), client.HasLabels{workshopv1alpha1.PodSetLabel}); err != nil {
 			return false, err
 		}
-		if n := len(pods.Items); n != last {
-			fmt.Fprintf(o.Out, "%d PodSet(s) waiting for %d pod(s) to go\n", len(sets.Items), n)
-			last = n
+		var records corev1.ConfigMapList
+		if err := c.List(ctx, &records, client.InNamespace(controller.DefaultRecordNamespace),
+			client.MatchingLabels{workshopv1alpha1.RecordNamespaceLabel: o.Namespace}); err != nil {
+			return false, err
 		}
-		return len(sets.Items) == 0, nil
+		if line := fmt.Sprintf("%d PodSet(s), %d record(s), %d pod(s) left", len(sets.Items), len(records.Items), len(pods.Items)); line != last {
+			fmt.Fprintln(o.Out, line)
+			last = line
+		}
+		return len(sets.Items)+len(records.Items)+len(pods.Items) == 0, nil
 	})
 	if err != nil {
-		return fmt.Errorf("wait for the PodSets to be deleted: %w", err)
+		return fmt.Errorf("wait for the PodSets, their records and pods to go (%s): %w; "+
+			"if no operator runs, a deleted PodSet keeps its finalizer: start one (go tool mage operator:run) or see the README, section Deleting", last, err)
 	}
-	fmt.Fprintln(o.Out, "all PodSets and their pods are gone")
+	fmt.Fprintln(o.Out, "all PodSets, their records and their pods are gone")
 	cfg := &workshopv1alpha1.OperatorConfig{ObjectMeta: metav1.ObjectMeta{Name: workshopv1alpha1.OperatorConfigName}}
-	if err := c.Delete(ctx, cfg); client.IgnoreNotFound(err) != nil {
+	if err := c.Delete(cctx, cfg); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("delete OperatorConfig: %w", err)
 	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: o.Namespace}}
-	if err := c.Delete(ctx, ns); client.IgnoreNotFound(err) != nil {
+	if err := c.Delete(cctx, ns); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("delete namespace %s: %w", o.Namespace, err)
 	}
 	return nil
+}
+
+// pollUntil calls done every 250 ms until it returns true or an error, or
+// ctx ends.
+func pollUntil(ctx context.Context, done wait.ConditionWithContextFunc) error {
+	return wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, done)
 }
 
 // watchUntilAvailable prints a `kubectl get podsets` style table whenever it
@@ -314,6 +352,22 @@ func listPods(ctx context.Context, c client.Client, namespace, podSet string) ([
 		return nil, fmt.Errorf("list pods of PodSet %s: %w", podSet, err)
 	}
 	return pods.Items, nil
+}
+
+// printRecords lists the records the operator keeps of the demo's PodSets
+// in its own namespace: what the finalizer cleans up.
+func printRecords(ctx context.Context, c client.Client, o DemoOptions) error {
+	var records corev1.ConfigMapList
+	if err := c.List(ctx, &records, client.InNamespace(controller.DefaultRecordNamespace),
+		client.MatchingLabels{workshopv1alpha1.RecordNamespaceLabel: o.Namespace}); err != nil {
+		return fmt.Errorf("list the PodSet records: %w", err)
+	}
+	fmt.Fprintf(o.Out, "the operator's records of them (kubectl -n %s get configmaps -l %s=%s):\n",
+		controller.DefaultRecordNamespace, workshopv1alpha1.RecordNamespaceLabel, o.Namespace)
+	for _, r := range records.Items {
+		fmt.Fprintf(o.Out, "  configmap/%s  uid=%s\n", r.Name, r.Data["uid"])
+	}
+	return nil
 }
 
 // printEvents shows the last events about PodSet web.

@@ -16,11 +16,12 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 )
 
 // Package is the operator's import path, for `go build` and gexec.Build.
-const Package = "github.com/kubeworkshop/kubeworkshop/demos/04-operator"
+const Package = "github.com/kubeworkshop/kubeworkshop/demos/04-operator/cmd"
 
 // BuildOperator compiles the operator into dir and returns the binary's path.
 func BuildOperator(ctx context.Context, dir string) (string, error) {
@@ -69,7 +70,11 @@ func StartOperator(bin, kubeconfig string, log io.Writer, extraArgs ...string) (
 		"--metrics-bind-address", "127.0.0.1:" + strconv.Itoa(metrics),
 		"--health-probe-bind-address", "127.0.0.1:" + strconv.Itoa(probes),
 	}, extraArgs...)
-	cmd := exec.Command(bin, args...)
+	// harness/proc's policy: its own process group, so Ctrl-C in the terminal
+	// reaches only the driver, which then cleans up while the operator still
+	// runs and stops it with one SIGTERM (Stop); the parent-death signal
+	// stops it should the driver die. Its life is Stop's, not a context's.
+	cmd := proc.Command(context.Background(), bin, args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
@@ -89,6 +94,13 @@ func StartOperator(bin, kubeconfig string, log io.Writer, extraArgs ...string) (
 
 // Pid is the operator's process id.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Kill sends SIGKILL, as a crash or the OOM killer would, and waits for the
+// process to exit. The operator gets no chance to release its Lease.
+func (p *Process) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
 
 // WaitReady polls /readyz until it answers 200, the process exits, or ctx
 // ends.

@@ -20,7 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	workshopv1alpha1 "github.com/kubeworkshop/kubeworkshop/demos/04-operator/api/v1alpha1"
-	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/ops"
+	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/ops"
 	"github.com/kubeworkshop/kubeworkshop/harness/measure"
 )
 
@@ -71,7 +71,7 @@ type Result struct {
 	RawCreate        time.Duration // the client-go loop: all Pods created
 	RawReady         time.Duration // ... and all Running and Ready
 	OperatorReady    time.Duration // PodSets created until all report Available
-	OperatorDrain    time.Duration // PodSets deleted until all are gone (finalizer drain)
+	OperatorDrain    time.Duration // PodSets deleted until they and their pods are gone
 	Reconciles       float64       // controller_runtime_reconcile_total for the podset controller
 	ReconcileErrors  float64       // controller_runtime_reconcile_errors_total
 	PodOpErrors      float64       // failed Pod creates and deletes
@@ -233,9 +233,10 @@ func operatorRun(ctx context.Context, c client.Client, o Options, res *Result) (
 	}
 
 	var drained Result
-	// Clean up while the operator still runs: each PodSet's finalizer
-	// waits for the operator to drain its Pods.
-	fmt.Fprintf(o.Out, "  deleting the PodSets (the operator drains their pods)\n")
+	// Clean up while the operator still runs: each PodSet's finalizer waits
+	// for the operator to delete its record; then the garbage collector
+	// deletes its Pods.
+	fmt.Fprintf(o.Out, "  deleting the PodSets (the operator deletes their records, the garbage collector their pods)\n")
 	start = time.Now()
 	err = parallel(ctx, o.PodSets, o.Workers, func(ctx context.Context, i int) error {
 		ps := &workshopv1alpha1.PodSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("ps-%d", i)}}
@@ -244,15 +245,25 @@ func operatorRun(ctx context.Context, c client.Client, o Options, res *Result) (
 	if err != nil {
 		return fmt.Errorf("delete PodSets: %w", err)
 	}
+	report := every(progressEvery)
 	err = wait.PollUntilContextTimeout(ctx, time.Second, o.Timeout, true, func(ctx context.Context) (bool, error) {
 		var list workshopv1alpha1.PodSetList
 		if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
 			return false, nil
 		}
-		return len(list.Items) == 0, nil
+		var pods metav1.PartialObjectMetadataList
+		pods.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("PodList"))
+		if err := c.List(ctx, &pods, client.InNamespace(ns)); err != nil {
+			return false, nil
+		}
+		done := len(list.Items) == 0 && len(pods.Items) == 0
+		if report() || done {
+			fmt.Fprintf(o.Out, "  %s: %d PodSets and %d pods left\n", time.Since(start).Round(time.Second), len(list.Items), len(pods.Items))
+		}
+		return done, nil
 	})
 	if err != nil {
-		return fmt.Errorf("wait for the PodSets to be deleted: %w", err)
+		return fmt.Errorf("wait for the PodSets and their pods to be deleted: %w", err)
 	}
 	res.OperatorDrain = time.Since(start)
 	if err := scrape(ctx, op.MetricsURL, &drained); err != nil {
@@ -337,7 +348,14 @@ func deleteNamespace(ctx context.Context, c client.Client, cs kubernetes.Interfa
 	if err != nil {
 		return fmt.Errorf("delete pods in %s: %w", ns, err)
 	}
-	if err := waitPods(ctx, c, ns, o.Timeout, func(_, total int) bool { return total == 0 }); err != nil {
+	start, report := time.Now(), every(progressEvery)
+	err = waitPods(ctx, c, ns, o.Timeout, func(_, total int) bool {
+		if report() || total == 0 {
+			fmt.Fprintf(o.Out, "  %s: %d pods left\n", time.Since(start).Round(time.Second), total)
+		}
+		return total == 0
+	})
+	if err != nil {
 		return fmt.Errorf("wait for the pods in %s to go: %w", ns, err)
 	}
 	if err := c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); client.IgnoreNotFound(err) != nil {
@@ -363,6 +381,22 @@ func waitPods(ctx context.Context, c client.Client, ns string, timeout time.Dura
 		}
 		return done(ready, len(pods.Items)), nil
 	})
+}
+
+// progressEvery is how often a long wait reports how far it got.
+const progressEvery = 5 * time.Second
+
+// every returns a function that reports true at most once per interval
+// (the first call included), for progress lines during long waits.
+func every(interval time.Duration) func() bool {
+	var last time.Time
+	return func() bool {
+		if time.Since(last) < interval {
+			return false
+		}
+		last = time.Now()
+		return true
+	}
 }
 
 // parallel runs fn for every index on the given number of workers (see

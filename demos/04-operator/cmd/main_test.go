@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,7 +10,7 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
+	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/internal/testenv"
 )
 
 func TestRunUsage(t *testing.T) {
@@ -25,6 +26,11 @@ func TestRunUsage(t *testing.T) {
 		{"zero workers", []string{"--max-concurrent-reconciles=0"}, 2, "must be at least 1"},
 		{"no rate", []string{"--kube-api-qps=0"}, 2, "must be positive"},
 		{"unreadable kubeconfig", []string{"--kubeconfig", filepath.Join(t.TempDir(), "missing")}, 1, "load kubeconfig"},
+		{"unauthenticated metrics on every interface", []string{"--metrics-bind-address=:8080"}, 2, "add --metrics-secure or bind 127.0.0.1"},
+		{"unauthenticated metrics on a LAN address", []string{"--metrics-bind-address=192.0.2.1:8080"}, 2, "add --metrics-secure"},
+		{"secure metrics on every interface", []string{"--metrics-bind-address=:8443", "--metrics-secure", "--kubeconfig", filepath.Join(t.TempDir(), "missing")}, 1, "load kubeconfig"},
+		{"plain metrics on loopback", []string{"--metrics-bind-address=localhost:8080", "--kubeconfig", filepath.Join(t.TempDir(), "missing")}, 1, "load kubeconfig"},
+		{"no record namespace", []string{"--record-namespace="}, 2, "--record-namespace must not be empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,16 +49,12 @@ func TestRunUsage(t *testing.T) {
 // checks that the operator refuses to start and names the mage target that
 // installs the CRDs.
 func TestRunWithoutCRDs(t *testing.T) {
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		set, err := binaries.Ensure(t.Context(), binaries.WithOnly(binaries.KubeAPIServer, binaries.Etcd))
-		if err != nil {
-			t.Fatalf("locate the pinned kube-apiserver and etcd: %v", err)
-		}
-		assets = set.Dir()
+	assets, err := testenv.Assets(t.Context(), io.Discard)
+	if err != nil {
+		t.Fatalf("locate the pinned kube-apiserver and etcd: %v", err)
 	}
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
-	_, err := env.Start()
+	env := testenv.Loopback(&envtest.Environment{BinaryAssetsDirectory: assets})
+	_, err = env.Start()
 	t.Cleanup(func() {
 		if err := env.Stop(); err != nil {
 			t.Errorf("stop envtest: %v", err)
