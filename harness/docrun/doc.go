@@ -14,6 +14,9 @@
 //	                    with Ctrl-C (a watch, a server); ending earlier with
 //	                    a non-zero status fails
 //	# skip: why         the block is not run; the reason is printed
+//	# leave-running     the block's one command keeps running in the
+//	                    background (a second terminal) while the next blocks
+//	                    run, and is stopped with Ctrl-C at the end of the file
 //
 // A ```text block right after a shell block is what that block prints: the
 // real output must contain each of its lines, in order, with runs of white

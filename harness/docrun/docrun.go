@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -33,6 +35,9 @@ type Block struct {
 	Background time.Duration
 	// Skip, when set, is why the block is not run.
 	Skip string
+	// LeaveRunning starts the block's one command in the background, as in
+	// a second terminal, and stops it with Ctrl-C once the file is done.
+	LeaveRunning bool
 	// Output is the text block that follows, if any.
 	Output string
 }
@@ -107,6 +112,9 @@ markers:
 		t := strings.TrimSpace(body[i])
 		comment, isComment := strings.CutPrefix(t, "#")
 		key, val, ok := strings.Cut(strings.TrimSpace(comment), ":")
+		if strings.TrimSpace(comment) == "leave-running" {
+			key, ok = "leave-running", true
+		}
 		if !isComment || !ok {
 			break
 		}
@@ -129,6 +137,8 @@ markers:
 				return fmt.Errorf("marker %q: say why", t)
 			}
 			b.Skip = val
+		case "leave-running":
+			b.LeaveRunning = true
 		default:
 			break markers // an ordinary comment ends the markers
 		}
@@ -169,6 +179,9 @@ markers:
 	}
 	if cmd.Len() > 0 {
 		return errors.New("the last command ends with a backslash, a pipe or an operator")
+	}
+	if b.LeaveRunning && len(b.Commands) != 1 {
+		return errors.New("a leave-running block holds exactly one command")
 	}
 	return nil
 }
@@ -216,19 +229,42 @@ func (r *Runner) Run(ctx context.Context, blocks []Block) error {
 		return err
 	}
 	defer os.RemoveAll(state)
-	sh := &shell{dir: r.Dir, env: r.Env, state: state, log: r.Log}
-	if sh.log == nil {
-		sh.log = io.Discard
+	log := r.Log
+	if log == nil {
+		log = io.Discard
 	}
+	// Commands left running write to the log while later ones run.
+	sh := &shell{dir: r.Dir, env: r.Env, state: state, log: &syncWriter{w: log}}
 	timeout := r.Timeout
 	if timeout == 0 {
 		timeout = 10 * time.Minute
 	}
+	var running []*exec.Cmd // left running by earlier blocks, stopped at the end
+	defer func() {
+		for _, c := range running {
+			_ = proc.StopGroup(c, syscall.SIGINT)
+			_ = c.Wait()
+		}
+	}()
 	for _, b := range blocks {
 		where := fmt.Sprintf("%s:%d", filepath.Base(b.File), b.Line)
 		if b.Skip != "" {
 			fmt.Fprintf(sh.log, "SKIP %s: %s\n", where, b.Skip)
 			continue
+		}
+		if b.LeaveRunning {
+			fmt.Fprintf(sh.log, "$ %s &    # %s:%d, left running\n", b.Commands[0], b.File, b.Lines[0])
+			c, err := sh.start(b.Commands[0])
+			if err != nil {
+				return fmt.Errorf("%s:%d: `%s`: %w", b.File, b.Lines[0], b.Commands[0], err)
+			}
+			running = append(running, c)
+			continue
+		}
+		for _, c := range running {
+			if c.ProcessState != nil || !proc.Alive(c.Process.Pid) {
+				return fmt.Errorf("%s: a command left running by an earlier block has exited; the README expects it to keep running", where)
+			}
 		}
 		var out bytes.Buffer
 		for i, c := range b.Commands {
@@ -279,12 +315,36 @@ func tail(s string) string {
 	return strings.Join(lines, "\n")
 }
 
+// syncWriter serialises writes from commands that run at the same time. It
+// has no ReadFrom on purpose: bytes.Buffer's would hold on to the buffer's
+// storage while a background command's pipe blocks, and drop what others
+// wrote meanwhile.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
 // shell is the learner's terminal: its directory and environment.
 type shell struct {
 	dir   string
 	env   []string
 	state string // where a command leaves its environment and directory
 	log   io.Writer
+}
+
+// start runs command in the background, in the current directory and
+// environment, with its output going to the log.
+func (s *shell) start(command string) (*exec.Cmd, error) {
+	cmd := stopper.Command(context.Background(), "bash", "-c", command)
+	cmd.Dir, cmd.Env = s.dir, s.env
+	cmd.Stdout, cmd.Stderr = s.log, s.log
+	return cmd, cmd.Start()
 }
 
 // stopper ends a command like Ctrl-C in a terminal: SIGINT to its group.

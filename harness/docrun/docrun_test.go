@@ -13,8 +13,8 @@ func TestParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(blocks) != 5 {
-		t.Fatalf("got %d shell blocks, want 5: %+v", len(blocks), blocks)
+	if len(blocks) != 6 {
+		t.Fatalf("got %d shell blocks, want 6: %+v", len(blocks), blocks)
 	}
 	for _, tc := range []struct {
 		i        int
@@ -28,10 +28,14 @@ func TestParse(t *testing.T) {
 		{0, []string{"export GREETING=hello", "cd harness", `echo "$GREETING from $(basename "$PWD")"`}, 5, 0, 0, "", "hello   from\nharness\n"},
 		{1, []string{"sh -c 'exit 3'"}, 18, 3, 0, "", ""},
 		{2, []string{"echo serving; sleep 30"}, 23, 0, time.Second, "", "serving\n"},
-		{3, []string{"exit 9"}, 33, 0, 0, "needs a kind cluster", ""},
-		{4, []string{"printf 'a b \nc\\n'", "printf 'x\\ny\\n' |\n  grep y &&\n  echo piped", "cat <<'EOF' | tr a-z A-Z\nhere doc\nEOF"}, 43, 0, 0, "", ""},
+		{3, []string{"sleep 300"}, 33, 0, 0, "", ""},
+		{4, []string{"exit 9"}, 38, 0, 0, "needs a kind cluster", ""},
+		{5, []string{"printf 'a b \nc\\n'", "printf 'x\\ny\\n' |\n  grep y &&\n  echo piped", "cat <<'EOF' | tr a-z A-Z\nhere doc\nEOF"}, 48, 0, 0, "", ""},
 	} {
 		b := blocks[tc.i]
+		if b.LeaveRunning != (tc.i == 3) {
+			t.Errorf("block %d: LeaveRunning = %v", tc.i, b.LeaveRunning)
+		}
 		if strings.Join(b.Commands, "|") != strings.Join(tc.commands, "|") || b.Line != tc.line || b.Exit != tc.exit ||
 			b.Background != tc.bg || b.Skip != tc.skip || b.Output != tc.output {
 			t.Errorf("block %d = %+v\nwant commands %q line %d exit %d background %s skip %q output %q", tc.i, b, tc.commands, tc.line, tc.exit, tc.bg, tc.skip, tc.output)
@@ -68,7 +72,7 @@ func TestRunFollowsTheREADME(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\nlog:\n%s", err, log)
 	}
-	for _, want := range []string{"hello from harness", "SKIP good.md:33: needs a kind cluster", "a b \nc", "y\npiped", "HERE DOC"} {
+	for _, want := range []string{"hello from harness", "left running", "SKIP good.md:38: needs a kind cluster", "a b \nc", "y\npiped", "HERE DOC"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
@@ -114,5 +118,17 @@ func TestShows(t *testing.T) {
 		if got := shows(out, tc.want); got != tc.ok {
 			t.Errorf("shows(%q) = %v, want %v", tc.want, got, tc.ok)
 		}
+	}
+}
+
+func TestRunFailsWhenALeftRunningCommandDies(t *testing.T) {
+	f := t.TempDir() + "/README.md"
+	md := "```sh\n# leave-running\nsleep 0.2; exit 4\n```\n\n```sh\nsleep 1\n```\n\n```sh\ntrue\n```\n"
+	if err := os.WriteFile(f, []byte(md), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := run(t, f)
+	if err == nil || !strings.Contains(err.Error(), "left running by an earlier block has exited") {
+		t.Fatalf("want the died-early error, got %v", err)
 	}
 }
