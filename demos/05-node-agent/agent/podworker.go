@@ -274,7 +274,7 @@ func (c *containerRun) step(ctx context.Context, s State) State {
 			return s.Terminate()
 		}
 	case Exited:
-		return s.BackOff(c.w.rt.backoff.Delay(s.Restarts + 1))
+		return s.BackOff(c.w.rt.backoff.Delay(s.Restarts)) // the first restart is immediate
 	case CrashLoopBackOff:
 		if !sleep(ctx, s.Delay) {
 			return s.Terminate()
