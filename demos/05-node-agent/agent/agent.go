@@ -76,7 +76,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 
 	// 3. Register the Node, then keep its Lease fresh: the lease is the
 	// heartbeat; the node's status is written only when something changes.
-	if err := a.register(ctx); err != nil {
+	if err := a.register(ctx); err != nil { // START register OMIT
 		return err
 	}
 	node, err := a.rt.cs.CoreV1().Nodes().Get(ctx, a.nodeName, metav1.GetOptions{})
@@ -84,11 +84,11 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("get node %s: %w", a.nodeName, err)
 	}
 	leaseCtx, stopLease := context.WithCancel(context.WithoutCancel(ctx))
-	go a.newLeaseController(node).Run(leaseCtx)
+	go a.newLeaseController(node).Run(leaseCtx) // END register OMIT
 
 	// 4. Watch only this node's pods: the field selector makes the API
 	// server filter, so the agent never sees (or caches) anybody else's.
-	factory := informers.NewSharedInformerFactoryWithOptions(a.rt.cs, 0,
+	factory := informers.NewSharedInformerFactoryWithOptions(a.rt.cs, 0, // START informer OMIT
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", a.nodeName).String()
 		}))
@@ -97,7 +97,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		AddFunc:    func(obj any) { a.sync(ctx, obj.(*corev1.Pod)) },
 		UpdateFunc: func(_, obj any) { a.sync(ctx, obj.(*corev1.Pod)) },
 		DeleteFunc: func(obj any) { a.forget(obj) },
-	}); err != nil {
+	}); err != nil { // END informer OMIT
 		stopLease()
 		return err
 	}
@@ -121,14 +121,14 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 
 	// 6. Stopping: every pod worker stops its modules and reports them
 	// (they watch ctx); then the node says NotReady and the lease goes.
-	a.log.Info("stopping: stopping modules and reporting pods")
+	a.log.Info("stopping: stopping modules and reporting pods") // START stop OMIT
 	stopped := context.WithoutCancel(ctx)
 	a.waitWorkers(30 * time.Second)
 	stopLease()
 	return errors.Join(err,
 		a.setStatus(stopped, false, "KubeletNotReady", "node agent stopped"),
 		releaseLease(stopped, a.rt.cs, a.nodeName))
-}
+} // END stop OMIT
 
 // sync hands a pod to its worker, starting one for a pod new to the node.
 func (a *Agent) sync(ctx context.Context, pod *corev1.Pod) {

@@ -222,4 +222,3 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
-

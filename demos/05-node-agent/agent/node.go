@@ -48,7 +48,7 @@ func (a *Agent) nodeObject() *corev1.Node {
 		corev1.ResourcePods:   *resource.NewQuantity(int64(a.maxPods), resource.DecimalSI),
 	}
 	return &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{
+		ObjectMeta: metav1.ObjectMeta{ // START node OMIT
 			Name: a.nodeName,
 			Labels: map[string]string{
 				corev1.LabelHostname:   a.nodeName,
@@ -62,7 +62,7 @@ func (a *Agent) nodeObject() *corev1.Node {
 			Capacity:        capacity,
 			Allocatable:     capacity,
 			Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: a.rt.hostIP}},
-			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(a.port)}},
+			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(a.port)}}, // END node OMIT
 			NodeInfo: corev1.NodeSystemInfo{
 				OperatingSystem:         OS,
 				Architecture:            Arch,
@@ -190,7 +190,7 @@ func (a *Agent) checkLease(ctx context.Context) error {
 func (a *Agent) newLeaseController(node *corev1.Node) lease.Controller {
 	me, _ := os.Hostname()
 	me = fmt.Sprintf("%s pid %d", me, os.Getpid())
-	return lease.NewController(clock.RealClock{}, a.rt.cs, a.nodeName, int32(LeaseDuration/time.Second),
+	return lease.NewController(clock.RealClock{}, a.rt.cs, a.nodeName, int32(LeaseDuration/time.Second), // START lease OMIT
 		func() { a.log.Info("renewing the node lease keeps failing") },
 		LeaseDuration/4, a.nodeName, LeaseNamespace,
 		func(l *coordinationv1.Lease) error {
@@ -201,7 +201,7 @@ func (a *Agent) newLeaseController(node *corev1.Node) lease.Controller {
 			l.Annotations[leaseHolderAnn] = me
 			return nil
 		})
-}
+} // END lease OMIT
 
 // releaseLease deletes the node's lease when the agent stops, so a new
 // agent may start at once; the node's Ready=False says it is gone.

@@ -39,7 +39,9 @@ func WithBackoff(initial, max time.Duration) Option {
 
 // WithDefaultMemoryLimit caps the linear memory of a module whose
 // container sets no memory limit (default 128 MiB).
-func WithDefaultMemoryLimit(bytes uint64) Option { return func(a *Agent) { a.rt.defaultMemory = bytes } }
+func WithDefaultMemoryLimit(bytes uint64) Option {
+	return func(a *Agent) { a.rt.defaultMemory = bytes }
+}
 
 // WithLogger sets the agent's logger (default: discard).
 func WithLogger(l logr.Logger) Option { return func(a *Agent) { a.log = l } }

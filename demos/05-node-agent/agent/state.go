@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// START state OMIT
 // State is where one container of a pod stands. Every state is its own
 // type, and the methods of a state are the transitions it allows: each
 // returns the type of the next state, so a transition the machine does not
@@ -18,7 +19,7 @@ import (
 type State interface {
 	Status() corev1.ContainerState
 	Name() string
-}
+} // END state OMIT
 
 // History is what a container carries from state to state: how often it
 // was restarted and how its previous run ended (status.lastState).
@@ -53,6 +54,7 @@ func HistoryOf(s State) History {
 	return History{}
 }
 
+
 // Resolving looks the container's image up in the module store.
 type Resolving struct{ History }
 
@@ -86,12 +88,14 @@ type StartFailed struct {
 }
 
 // Running: the module's _start function is executing.
-type Running struct {
+type Running struct { // START running OMIT
 	History
 	Module    *Module
 	ID        string // the run's containerID, wasm://…
 	StartedAt time.Time
 }
+
+// END running OMIT
 
 // Exited: the module returned, exited or trapped. With restartPolicy Never,
 // or OnFailure and exit code 0, this is where the container stays.
@@ -159,6 +163,7 @@ func (s Running) Exited(code int32, reason, message string, at time.Time) Exited
 	}}
 }
 
+// START transitions OMIT
 // BackOff schedules a restart after delay: the run becomes lastState and the
 // restart count goes up, as the kubelet reports it.
 func (s Exited) BackOff(delay time.Duration) CrashLoopBackOff {
@@ -167,7 +172,7 @@ func (s Exited) BackOff(delay time.Duration) CrashLoopBackOff {
 }
 
 // Retry starts the container again once the back-off is over.
-func (s CrashLoopBackOff) Retry() Starting { return Starting{History: s.History, Module: s.Module} }
+func (s CrashLoopBackOff) Retry() Starting { return Starting{History: s.History, Module: s.Module} } // END transitions OMIT
 
 // Terminate begins stopping the container; every state that is not final
 // allows it.

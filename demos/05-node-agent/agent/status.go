@@ -107,7 +107,7 @@ func Phase(policy corev1.RestartPolicy, statuses []corev1.ContainerStatus, delet
 			pending++
 		}
 	}
-	switch {
+	switch { // START phase OMIT
 	case running > 0:
 		return corev1.PodRunning
 	case pending > 0:
@@ -121,7 +121,7 @@ func Phase(policy corev1.RestartPolicy, statuses []corev1.ContainerStatus, delet
 		return corev1.PodSucceeded
 	default: // Always, or OnFailure with a failed container: it will be restarted
 		return corev1.PodRunning
-	}
+	} // END phase OMIT
 }
 
 func conditions(pod *corev1.Pod, phase corev1.PodPhase, ready bool, now time.Time) []corev1.PodCondition {

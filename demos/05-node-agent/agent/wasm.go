@@ -223,13 +223,13 @@ func (s *Store) Run(ctx context.Context, m *Module, spec RunSpec, started func(*
 			fsc = fsc.WithDirMount(mt.Dir, mt.Path)
 		}
 	}
-	cfg := wazero.NewModuleConfig().
-		WithName(""). // anonymous: many instances of one module may run at once
-		WithArgs(append([]string{m.Name}, spec.Args...)...).
-		WithStdout(spec.Stdout).WithStderr(spec.Stderr).
-		WithSysWalltime().WithSysNanotime().WithSysNanosleep().
-		WithRandSource(crand.Reader).
-		WithFSConfig(fsc)
+	cfg := wazero.NewModuleConfig(). // START run OMIT
+						WithName(""). // anonymous: many instances of one module may run at once
+						WithArgs(append([]string{m.Name}, spec.Args...)...).
+						WithStdout(spec.Stdout).WithStderr(spec.Stderr).
+						WithSysWalltime().WithSysNanotime().WithSysNanosleep().
+						WithRandSource(crand.Reader).
+						WithFSConfig(fsc)
 	for _, kv := range spec.Env {
 		k, v, _ := strings.Cut(kv, "=")
 		cfg = cfg.WithEnv(k, v)
@@ -237,7 +237,7 @@ func (s *Store) Run(ctx context.Context, m *Module, spec RunSpec, started func(*
 	if started != nil {
 		started(inst)
 	}
-	mod, err := s.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, mem), m.code, cfg)
+	mod, err := s.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, mem), m.code, cfg) // END run OMIT
 	if mod != nil {
 		_ = mod.Close(context.WithoutCancel(ctx))
 	}
@@ -294,11 +294,11 @@ func (m *limitedMemory) Allocate(_, max uint64) experimental.LinearMemory {
 }
 
 // Reallocate implements experimental.LinearMemory.
-func (m *limitedMemory) Reallocate(size uint64) []byte {
+func (m *limitedMemory) Reallocate(size uint64) []byte { // START memory OMIT
 	if size > m.limit {
 		m.refused.Store(size)
 		return nil
-	}
+	} // END memory OMIT
 	if uint64(cap(m.buf)) < size {
 		grown := make([]byte, size, min(max(size, uint64(cap(m.buf))*2), m.limit))
 		copy(grown, m.buf)

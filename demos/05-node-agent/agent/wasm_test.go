@@ -130,7 +130,9 @@ func TestRunStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan Exit)
 	var out syncBuffer
-	go func() { done <- s.Run(ctx, m, RunSpec{Env: []string{"INTERVAL=10ms"}, Stdout: &out, Stderr: &out}, nil) }()
+	go func() {
+		done <- s.Run(ctx, m, RunSpec{Env: []string{"INTERVAL=10ms"}, Stdout: &out, Stderr: &out}, nil)
+	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(out.String(), "tick 2") && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
