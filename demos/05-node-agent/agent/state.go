@@ -54,7 +54,6 @@ func HistoryOf(s State) History {
 	return History{}
 }
 
-
 // Resolving looks the container's image up in the module store.
 type Resolving struct{ History }
 
