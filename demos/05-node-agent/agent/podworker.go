@@ -76,7 +76,9 @@ func (w *podWorker) run(ctx context.Context, pod *corev1.Pod) {
 	for i, c := range pod.Spec.Containers {
 		states[i] = adopt(pod, c.Name, w.rt.backoff)
 	}
-	run, stop := context.WithCancelCause(ctx)
+	// Only this worker stops its containers, saying why: the pod was
+	// deleted, or the agent stops (ctx ends).
+	run, stop := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer stop(nil)
 	changed := make(chan stateUpdate, 4*len(states))
 	finished := make(chan struct{})
