@@ -109,14 +109,7 @@ func (w *podWorker) run(ctx context.Context, pod *corev1.Pod) {
 		select {
 		case u := <-changed:
 			states[u.i] = u.s
-			for drained := false; !drained; {
-				select {
-				case u := <-changed:
-					states[u.i] = u.s
-				default:
-					drained = true
-				}
-			}
+			drain(changed, states)
 			report()
 		case p := <-w.updates:
 			if p == nil { // the pod is gone from the API (force-deleted)
@@ -132,14 +125,7 @@ func (w *podWorker) run(ctx context.Context, pod *corev1.Pod) {
 			}
 		case <-finished:
 			finished = nil // every container is final, or stopped
-			for drained := false; !drained; {
-				select {
-				case u := <-changed:
-					states[u.i] = u.s
-				default:
-					drained = true
-				}
-			}
+			drain(changed, states)
 			report()
 			if pod.DeletionTimestamp != nil {
 				w.finishDeletion(api, pod)
@@ -155,6 +141,18 @@ func (w *podWorker) run(ctx context.Context, pod *corev1.Pod) {
 			stop(ErrAgentStopped)
 			stopping = true
 			ctx = context.Background() // never done again: wait for finished, then report
+		}
+	}
+}
+
+// drain applies every state change that is waiting, so one report covers them.
+func drain(changed <-chan stateUpdate, states []State) {
+	for {
+		select {
+		case u := <-changed:
+			states[u.i] = u.s
+		default:
+			return
 		}
 	}
 }

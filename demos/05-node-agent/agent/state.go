@@ -54,6 +54,25 @@ func HistoryOf(s State) History {
 	return History{}
 }
 
+// ModuleOf returns the module a state has resolved, or nil before that.
+func ModuleOf(s State) *Module {
+	switch s := s.(type) {
+	case Starting:
+		return s.Module
+	case StartFailed:
+		return s.Module
+	case Running:
+		return s.Module
+	case Exited:
+		return s.Module
+	case CrashLoopBackOff:
+		return s.Module
+	case Terminating:
+		return ModuleOf(s.From)
+	}
+	return nil
+}
+
 // Resolving looks the container's image up in the module store.
 type Resolving struct{ History }
 
@@ -190,16 +209,7 @@ func (s Terminating) Stopped(code int32, reason, message string, at time.Time) E
 	if r, ok := s.From.(Running); ok {
 		return r.Exited(code, reason, message, at)
 	}
-	var m *Module
-	switch f := s.From.(type) {
-	case Starting:
-		m = f.Module
-	case StartFailed:
-		m = f.Module
-	case CrashLoopBackOff:
-		m = f.Module
-	}
-	return Exited{History: s.History, Module: m, Terminated: corev1.ContainerStateTerminated{
+	return Exited{History: s.History, Module: ModuleOf(s.From), Terminated: corev1.ContainerStateTerminated{
 		ExitCode: 137, Reason: "Error", Message: "stopped before it ran: " + message,
 		StartedAt: metav1.NewTime(at), FinishedAt: metav1.NewTime(at),
 	}}

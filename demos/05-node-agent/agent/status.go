@@ -62,21 +62,7 @@ func isRunning(s State) bool {
 }
 
 func imageID(s State) string {
-	var m *Module
-	switch s := s.(type) {
-	case Starting:
-		m = s.Module
-	case StartFailed:
-		m = s.Module
-	case Running:
-		m = s.Module
-	case Exited:
-		m = s.Module
-	case CrashLoopBackOff:
-		m = s.Module
-	case Terminating:
-		return imageID(s.From)
-	}
+	m := ModuleOf(s)
 	if m == nil {
 		return ""
 	}
