@@ -83,8 +83,11 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("get node %s: %w", a.nodeName, err)
 	}
-	leaseCtx, stopLease := context.WithCancel(context.WithoutCancel(ctx))
-	go a.newLeaseController(node).Run(leaseCtx) // END register OMIT
+	leases := a.newLeaseController(node)
+	renewing, stopRenewing := context.WithCancel(context.WithoutCancel(ctx))
+	go leases.Run(renewing) // END register OMIT
+	defer leases.Stop() // waits for a renewal in flight, then deletes the lease
+	defer stopRenewing()
 
 	// 4. Watch only this node's pods: the field selector makes the API
 	// server filter, so the agent never sees (or caches) anybody else's.
@@ -98,7 +101,6 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		UpdateFunc: func(_, obj any) { a.sync(ctx, obj.(*corev1.Pod)) },
 		DeleteFunc: func(obj any) { a.forget(obj) },
 	}); err != nil { // END informer OMIT
-		stopLease()
 		return err
 	}
 	informerCtx, stopInformer := context.WithCancel(context.WithoutCancel(ctx))
@@ -108,7 +110,6 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 
 	// 5. Ready: the scheduler may now bind wasm pods here.
 	if err := a.setStatus(ctx, true, "KubeletReady", "node agent is posting ready status"); err != nil {
-		stopLease()
 		return fmt.Errorf("report node %s ready: %w", a.nodeName, err)
 	}
 	a.log.Info("node is ready", "node", a.nodeName, "logs", "https://"+addr)
@@ -120,14 +121,11 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	}
 
 	// 6. Stopping: every pod worker stops its modules and reports them
-	// (they watch ctx); then the node says NotReady and the lease goes.
+	// (they watch ctx); then the node says NotReady, and the deferred
+	// leases.Stop releases the lease so a new agent may start at once.
 	a.log.Info("stopping: stopping modules and reporting pods") // START stop OMIT
-	stopped := context.WithoutCancel(ctx)
 	a.waitWorkers(30 * time.Second)
-	stopLease()
-	return errors.Join(err,
-		a.setStatus(stopped, false, "KubeletNotReady", "node agent stopped"),
-		releaseLease(stopped, a.rt.cs, a.nodeName))
+	return errors.Join(err, a.setStatus(context.WithoutCancel(ctx), false, "KubeletNotReady", "node agent stopped"))
 } // END stop OMIT
 
 // sync hands a pod to its worker, starting one for a pod new to the node.

@@ -12,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/component-helpers/apimachinery/lease"
 	"k8s.io/utils/clock"
@@ -202,13 +201,3 @@ func (a *Agent) newLeaseController(node *corev1.Node) lease.Controller {
 			return nil
 		})
 } // END lease OMIT
-
-// releaseLease deletes the node's lease when the agent stops, so a new
-// agent may start at once; the node's Ready=False says it is gone.
-func releaseLease(ctx context.Context, cs kubernetes.Interface, node string) error {
-	err := cs.CoordinationV1().Leases(LeaseNamespace).Delete(ctx, node, metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("release the lease of node %s: %w", node, err)
-	}
-	return nil
-}
