@@ -71,7 +71,15 @@ func Exec(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cli.Usagef("--port, --max-pods and the back-offs must be positive (and --crash-loop-backoff-max at least --crash-loop-backoff)")
 	}
 
-	log := logr.FromSlogHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.Level(-verbosity)}))
+	log := logr.FromSlogHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{
+		Level: slog.Level(-verbosity),
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if lvl, ok := a.Value.Any().(slog.Level); ok && a.Key == slog.LevelKey && lvl < slog.LevelInfo {
+				a.Value = slog.StringValue(fmt.Sprintf("V%d", -lvl)) // logr's V(n) is slog level -n
+			}
+			return a
+		},
+	}))
 	klog.SetLogger(log.WithName("client-go"))
 	kf := cli.KubeFlags{Kubeconfig: kubeconfig}
 	kube, err := kf.Load()

@@ -114,7 +114,9 @@ func (w *podWorker) run(ctx context.Context, pod *corev1.Pod) {
 		case p := <-w.updates:
 			if p == nil { // the pod is gone from the API (force-deleted)
 				stop(ErrPodDeleted)
-				<-finished
+				if finished != nil {
+					<-finished
+				}
 				_ = w.rt.logs.Remove(pod.Namespace, pod.Name, string(pod.UID))
 				return
 			}
@@ -122,6 +124,10 @@ func (w *podWorker) run(ctx context.Context, pod *corev1.Pod) {
 			if pod.DeletionTimestamp != nil && context.Cause(run) == nil {
 				w.log.Info("pod deleted; stopping its modules", "gracePeriod", ptrOr(pod.DeletionGracePeriodSeconds, 30))
 				stop(ErrPodDeleted)
+				if finished == nil { // nothing runs: a pod that had ended
+					w.finishDeletion(api, pod)
+					return
+				}
 			}
 		case <-finished:
 			finished = nil // every container is final, or stopped

@@ -126,3 +126,35 @@ func TestWorkerRejectsUnsupportedPods(t *testing.T) {
 		t.Errorf("reason %q", p.Status.Reason)
 	}
 }
+
+func TestWorkerDeletesAPodThatHadEnded(t *testing.T) {
+	pod := testPod("hello", corev1.RestartPolicyNever)
+	w, cs := newTestWorker(t, pod)
+	go w.run(t.Context(), pod)
+	waitStatus(t, cs, "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	deleting := pod.DeepCopy()
+	now := metav1.Now()
+	deleting.DeletionTimestamp = &now
+	w.update(deleting)
+	select {
+	case <-w.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the worker did not delete a pod whose containers had ended")
+	}
+	if _, err := cs.CoreV1().Pods("ns").Get(t.Context(), "p", metav1.GetOptions{}); err == nil {
+		t.Error("the pod is still there")
+	}
+}
+
+func TestWorkerForgetsAPodRemovedFromTheAPI(t *testing.T) {
+	pod := testPod("hello", corev1.RestartPolicyNever)
+	w, cs := newTestWorker(t, pod)
+	go w.run(t.Context(), pod)
+	waitStatus(t, cs, "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	w.update(nil)
+	select {
+	case <-w.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the worker did not end for a pod that is gone")
+	}
+}
