@@ -107,7 +107,7 @@ var _ = Describe("node agent", Ordered, func() {
 
 	It("runs a job-like pod to Succeeded, with exit code 0, timestamps and its log", func(ctx SpecContext) {
 		ns := suite.Namespace()
-		create(ctx, nodedemo.Pod(ns, "hello", "hello", corev1.RestartPolicyNever, "e2e"))
+		create(ctx, wasmPod(ns, "hello", "hello", corev1.RestartPolicyNever, "e2e"))
 		p := waitPhase(ctx, ns, "hello", corev1.PodSucceeded)
 		Expect(p.Spec.NodeName).To(Equal(nodeName))
 		Expect(p.Status.HostIP).To(Equal("127.0.0.1"))
@@ -128,7 +128,7 @@ var _ = Describe("node agent", Ordered, func() {
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "settings"},
 			Data:       map[string]string{"color": "blue", "size": "large"},
 		})).To(Succeed())
-		p := nodedemo.Pod(ns, "env", "env", corev1.RestartPolicyNever, "one", "two words")
+		p := wasmPod(ns, "env", "env", corev1.RestartPolicyNever, "one", "two words")
 		p.Spec.Containers[0].Env = []corev1.EnvVar{
 			{Name: "PLAIN", Value: "value"},
 			{Name: "COLOR", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "settings"}, Key: "color"}}},
@@ -142,7 +142,7 @@ var _ = Describe("node agent", Ordered, func() {
 
 	It("waits with CreateContainerConfigError while a ConfigMap is missing", func(ctx SpecContext) {
 		ns := suite.Namespace()
-		p := nodedemo.Pod(ns, "needs-config", "hello", corev1.RestartPolicyNever)
+		p := wasmPod(ns, "needs-config", "hello", corev1.RestartPolicyNever)
 		p.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "later"}}}}
 		create(ctx, p)
 		waitFor(ctx, ns, "needs-config", func(g Gomega, p *corev1.Pod) {
@@ -156,10 +156,10 @@ var _ = Describe("node agent", Ordered, func() {
 
 	It("reports Failed with the module's exit code, a trap and an out-of-memory module", func(ctx SpecContext) {
 		ns := suite.Namespace()
-		fail := nodedemo.Pod(ns, "fail", "fail", corev1.RestartPolicyNever)
+		fail := wasmPod(ns, "fail", "fail", corev1.RestartPolicyNever)
 		fail.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "EXIT_CODE", Value: "3"}}
-		trap := nodedemo.Pod(ns, "trap", "trap", corev1.RestartPolicyNever)
-		oom := nodedemo.Pod(ns, "oom", "oom", corev1.RestartPolicyNever)
+		trap := wasmPod(ns, "trap", "trap", corev1.RestartPolicyNever)
+		oom := wasmPod(ns, "oom", "oom", corev1.RestartPolicyNever)
 		oom.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("48Mi")}
 		for _, p := range []*corev1.Pod{fail, trap, oom} {
 			create(ctx, p)
@@ -184,7 +184,7 @@ var _ = Describe("node agent", Ordered, func() {
 
 	It("reports a module that is not in the store as ErrImagePull, then ImagePullBackOff", func(ctx SpecContext) {
 		ns := suite.Namespace()
-		create(ctx, nodedemo.Pod(ns, "missing", "registry.example/no-such-module:1", corev1.RestartPolicyAlways))
+		create(ctx, wasmPod(ns, "missing", "registry.example/no-such-module:1", corev1.RestartPolicyAlways))
 		waitFor(ctx, ns, "missing", func(g Gomega, p *corev1.Pod) {
 			g.Expect(nodedemo.Waiting(p)).To(Equal("ImagePullBackOff"))
 			g.Expect(p.Status.ContainerStatuses[0].State.Waiting.Message).To(ContainSubstring(`"no-such-module"`))
@@ -194,7 +194,7 @@ var _ = Describe("node agent", Ordered, func() {
 
 	It("rejects a pod with features a WebAssembly node does not have", func(ctx SpecContext) {
 		ns := suite.Namespace()
-		p := nodedemo.Pod(ns, "host-network", "hello", corev1.RestartPolicyNever)
+		p := wasmPod(ns, "host-network", "hello", corev1.RestartPolicyNever)
 		p.Spec.HostNetwork = true
 		create(ctx, p)
 		waitFor(ctx, ns, "host-network", func(g Gomega, p *corev1.Pod) { g.Expect(p.Status.Phase).To(Equal(corev1.PodFailed)) })
@@ -205,7 +205,7 @@ var _ = Describe("node agent", Ordered, func() {
 
 	It("restarts a crashing module with growing back-off into CrashLoopBackOff", func(ctx SpecContext) {
 		ns := suite.Namespace()
-		create(ctx, nodedemo.Pod(ns, "crasher", "fail", corev1.RestartPolicyAlways))
+		create(ctx, wasmPod(ns, "crasher", "fail", corev1.RestartPolicyAlways))
 		var restarts int32
 		waitFor(ctx, ns, "crasher", func(g Gomega, p *corev1.Pod) {
 			g.Expect(nodedemo.Waiting(p)).To(Equal("CrashLoopBackOff"))
@@ -225,7 +225,7 @@ var _ = Describe("node agent", Ordered, func() {
 
 	It("streams a running module's log with kubectl logs -f", func(ctx SpecContext) {
 		ns := suite.Namespace()
-		create(ctx, nodedemo.Pod(ns, "ticker", "ticker", corev1.RestartPolicyAlways))
+		create(ctx, wasmPod(ns, "ticker", "ticker", corev1.RestartPolicyAlways))
 		waitPhase(ctx, ns, "ticker", corev1.PodRunning)
 		s := demotest.Start(suite.Kubectl(), "", "--kubeconfig", suite.Kubeconfig(), "logs", "-f", "-n", ns, "ticker")
 		DeferCleanup(func() { s.Kill() })
@@ -239,7 +239,7 @@ var _ = Describe("node agent", Ordered, func() {
 
 	It("deletes a running pod gracefully: stops the module, reports it, removes the pod", func(ctx SpecContext) {
 		ns := suite.Namespace()
-		create(ctx, nodedemo.Pod(ns, "ticker", "ticker", corev1.RestartPolicyAlways))
+		create(ctx, wasmPod(ns, "ticker", "ticker", corev1.RestartPolicyAlways))
 		p := waitPhase(ctx, ns, "ticker", corev1.PodRunning)
 		w, err := suite.Clientset().CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{
 			FieldSelector: fields.OneTermEqualSelector("metadata.name", "ticker").String(), ResourceVersion: p.ResourceVersion,
@@ -272,7 +272,7 @@ var _ = Describe("node agent", Ordered, func() {
 
 	It("re-adopts its running pods after a restart", func(ctx SpecContext) {
 		ns := suite.Namespace()
-		create(ctx, nodedemo.Pod(ns, "ticker", "ticker", corev1.RestartPolicyAlways))
+		create(ctx, wasmPod(ns, "ticker", "ticker", corev1.RestartPolicyAlways))
 		before := waitPhase(ctx, ns, "ticker", corev1.PodRunning)
 
 		By("stopping the agent with SIGTERM: the module stops, the node goes NotReady")
@@ -298,7 +298,7 @@ var _ = Describe("node agent", Ordered, func() {
 
 	It("never gets ordinary pods: without the toleration a pod stays unschedulable", func(ctx SpecContext) {
 		ns := suite.Namespace()
-		p := nodedemo.Pod(ns, "no-toleration", "hello", corev1.RestartPolicyNever)
+		p := wasmPod(ns, "no-toleration", "hello", corev1.RestartPolicyNever)
 		p.Spec.Tolerations = nil
 		create(ctx, p)
 		waitFor(ctx, ns, "no-toleration", func(g Gomega, p *corev1.Pod) {
@@ -350,6 +350,12 @@ users: [{name: u, user: {token: x}}]
 contexts: [{name: c, context: {cluster: c, user: u}}]
 current-context: c
 `
+
+// wasmPod is a pod for the suite's agent: pinned to its node, so other
+// agents on the shared cluster never get it.
+func wasmPod(ns, name, image string, policy corev1.RestartPolicy, args ...string) *corev1.Pod {
+	return nodedemo.OnNode(nodedemo.Pod(ns, name, image, policy, args...), nodeName)
+}
 
 func freePort() int {
 	p, err := nodedemo.FreePort()

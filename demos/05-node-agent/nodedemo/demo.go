@@ -75,9 +75,9 @@ func Demo(ctx context.Context, c Config) (err error) {
 		return fmt.Errorf("create namespace %s: %w", Namespace, err)
 	}
 	pods := []*corev1.Pod{
-		Pod(Namespace, "hello", "hello", corev1.RestartPolicyNever, "workshop"),
-		Pod(Namespace, "ticker", "ticker", corev1.RestartPolicyAlways),
-		Pod(Namespace, "crasher", "fail", corev1.RestartPolicyAlways),
+		OnNode(Pod(Namespace, "hello", "hello", corev1.RestartPolicyNever, "workshop"), c.NodeName),
+		OnNode(Pod(Namespace, "ticker", "ticker", corev1.RestartPolicyAlways), c.NodeName),
+		OnNode(Pod(Namespace, "crasher", "fail", corev1.RestartPolicyAlways), c.NodeName),
 	}
 	for _, p := range pods {
 		_ = cs.CoreV1().Pods(Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))})

@@ -103,6 +103,13 @@ func AgentArgs(kubeconfig, name, root string, port int, extra ...string) []strin
 	}, extra...)
 }
 
+// OnNode pins a pod to one node by its hostname label, for a cluster
+// where several agents run.
+func OnNode(p *corev1.Pod, node string) *corev1.Pod {
+	p.Spec.NodeSelector[corev1.LabelHostname] = node
+	return p
+}
+
 // Pod is a pod for the agent's node: it selects the wasm arch and
 // tolerates the node's taint; image names a module of the store.
 func Pod(ns, name, image string, policy corev1.RestartPolicy, args ...string) *corev1.Pod {
