@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -51,8 +52,17 @@ func Demo(ctx context.Context, c Config) (err error) {
 	if err != nil {
 		return err
 	}
-	c.Header("05 node agent: start the agent as node %s (daemon port %d)", c.NodeName, port)
-	proc, err := Start(bin, c.Out, AgentArgs(c.Kubeconfig, c.NodeName, c.Root, port)...)
+	logDir := filepath.Join(c.Root, "_artifacts", "demo-node-agent")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return err
+	}
+	logf, err := os.Create(filepath.Join(logDir, "agent.log"))
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	c.Header("05 node agent: start the agent as node %s (daemon port %d; its log: %s)", c.NodeName, port, logf.Name())
+	proc, err := Start(bin, logf, AgentArgs(c.Kubeconfig, c.NodeName, c.Root, port, "-v", "1")...)
 	if err != nil {
 		return err
 	}
