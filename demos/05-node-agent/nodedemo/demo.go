@@ -149,7 +149,12 @@ func Demo(ctx context.Context, c Config) (err error) {
 	if err := WaitNode(ctx, cs, c.NodeName, corev1.ConditionFalse, nil); err != nil {
 		return err
 	}
-	return kubectl("get", "node", c.NodeName)
+	if err := kubectl("get", "node", c.NodeName); err != nil {
+		return err
+	}
+	// A kubelet leaves its Node behind; the demo removes it, so the workshop
+	// cluster (whose health check wants every node Ready) stays healthy.
+	return kubectl("delete", "node", c.NodeName)
 }
 
 func create(ctx context.Context, cs kubernetes.Interface, p *corev1.Pod) error {
