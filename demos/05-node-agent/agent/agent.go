@@ -86,7 +86,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	leases := a.newLeaseController(node)
 	renewing, stopRenewing := context.WithCancel(context.WithoutCancel(ctx))
 	go leases.Run(renewing) // END register OMIT
-	defer leases.Stop() // waits for a renewal in flight, then deletes the lease
+	defer leases.Stop()     // waits for a renewal in flight, then deletes the lease
 	defer stopRenewing()
 
 	// 4. Watch only this node's pods: the field selector makes the API

@@ -15,8 +15,9 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/modules"
 )
 
-// storeDir is a module store the tests share, built once by TestMain.
-var storeDir string
+// storeDir is a module store the tests share, built once by TestMain;
+// cacheDir holds wazero's compiled code, so each test store compiles fast.
+var storeDir, cacheDir string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "nodeagent-store-")
@@ -29,7 +30,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "%s\n%v\n", log.String(), err)
 		os.Exit(1)
 	}
-	storeDir = dir
+	storeDir, cacheDir = dir, filepath.Join(dir, "compilation-cache")
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) {
 
 func newTestStore(t *testing.T) *Store {
 	t.Helper()
-	s, err := NewStore(t.Context(), storeDir, "")
+	s, err := NewStore(t.Context(), storeDir, cacheDir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -247,12 +247,25 @@ func cpuSeconds(pid int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	// Fields after the command name, which is in parentheses and may hold spaces.
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	return parseCPU(string(b))
+}
+
+// parseCPU reads utime and stime (fields 14 and 15, in clock ticks of
+// 1/100 s) from a /proc/PID/stat line.
+func parseCPU(stat string) (float64, error) {
+	// The command name is in parentheses and may hold spaces: count after it.
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 || i+2 > len(stat) {
+		return 0, fmt.Errorf("unexpected /proc stat line %q", stat)
+	}
+	f := strings.Fields(stat[i+2:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("unexpected /proc stat line %q", stat)
+	}
 	utime, err1 := strconv.ParseFloat(f[11], 64)
 	stime, err2 := strconv.ParseFloat(f[12], 64)
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+		return 0, fmt.Errorf("unexpected /proc stat line %q", stat)
 	}
 	return (utime + stime) / 100, nil // USER_HZ is 100 on Linux
 }
