@@ -69,7 +69,9 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 
 	// 2. The daemon port: the API server proxies `kubectl logs` here.
 	addr := net.JoinHostPort(a.rt.hostIP, strconv.Itoa(a.port))
-	served, err := Serve(ctx, addr, net.ParseIP(a.rt.hostIP), NewServer(a.rt.logs, a.lookup, a.summary, a.metrics()))
+	serving, stopServing := context.WithCancel(ctx)
+	defer stopServing()
+	served, err := Serve(serving, addr, net.ParseIP(a.rt.hostIP), NewServer(a.rt.logs, a.lookup, a.summary, a.metrics()))
 	if err != nil {
 		return err
 	}

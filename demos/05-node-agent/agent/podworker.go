@@ -67,6 +67,10 @@ type stateUpdate struct {
 func (w *podWorker) run(ctx context.Context, pod *corev1.Pod) {
 	defer close(w.done)
 	api := context.WithoutCancel(ctx) // the last status must reach the API even as the agent stops
+	if pod.DeletionTimestamp != nil { // deleted while no worker ran it (the agent restarted)
+		w.finishDeletion(api, pod)
+		return
+	}
 	if bad := Unsupported(pod); len(bad) > 0 {
 		w.reject(api, pod, bad)
 		w.awaitDeletion(ctx, pod)
@@ -302,7 +306,9 @@ func (c *containerRun) step(ctx context.Context, s State) State {
 // and its end arrives on c.exited.
 func (c *containerRun) start(ctx context.Context, s Starting) State {
 	rt := c.w.rt
-	spec, err := runSpec(ctx, rt.cs, c.pod, c.c, rt.volumeRoot, rt.defaultMemory)
+	pod := c.pod.DeepCopy()
+	pod.Status.HostIP = rt.hostIP // for env from status.hostIP / status.podIP before the first report
+	spec, err := runSpec(ctx, rt.cs, pod, c.c, rt.volumeRoot, rt.defaultMemory)
 	if err != nil {
 		return s.Failed("CreateContainerConfigError", err.Error())
 	}

@@ -158,3 +158,17 @@ func TestWorkerForgetsAPodRemovedFromTheAPI(t *testing.T) {
 		t.Fatal("the worker did not end for a pod that is gone")
 	}
 }
+
+func TestWorkerFinishesAPodDeletedWhileTheAgentWasAway(t *testing.T) {
+	pod := testPod("ticker", corev1.RestartPolicyAlways)
+	now := metav1.Now()
+	pod.DeletionTimestamp = &now
+	w, cs := newTestWorker(t, pod)
+	w.run(t.Context(), pod) // returns: nothing to run
+	if n := len(cs.Actions()); n != 1 || cs.Actions()[0].GetVerb() != "delete" {
+		t.Errorf("actions %v, want one delete", cs.Actions())
+	}
+	if _, err := cs.CoreV1().Pods("ns").Get(t.Context(), "p", metav1.GetOptions{}); err == nil {
+		t.Error("the pod is still there")
+	}
+}
