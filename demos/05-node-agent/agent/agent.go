@@ -66,6 +66,8 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	}
 	a.rt.store = store
 	defer store.Close(context.WithoutCancel(ctx))
+	events := a.eventRecorder()
+	defer events.Shutdown() // flushes the events of the last pods
 
 	// 2. The daemon port: the API server proxies `kubectl logs` here.
 	addr := net.JoinHostPort(a.rt.hostIP, strconv.Itoa(a.port))

@@ -1,14 +1,27 @@
 package agent
 
 import (
+	"context"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 )
+
+// eventRecorder makes the pod workers' events go to the API server, from
+// component "nodeagent" on this node, as the kubelet's do.
+func (a *Agent) eventRecorder() record.EventBroadcaster {
+	b := record.NewBroadcaster(record.WithContext(context.Background()))
+	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.rt.cs.CoreV1().Events("")})
+	a.rt.events = b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "nodeagent", Host: a.nodeName})
+	return b
+}
 
 // forget tells the worker of a pod that left the API that it is gone.
 func (a *Agent) forget(obj any) {

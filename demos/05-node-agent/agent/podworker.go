@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/record"
 )
 
 // Causes of a container's termination, as its status message says them.
@@ -26,6 +27,7 @@ var (
 // deps is what a pod worker needs from the agent.
 type deps struct {
 	cs            kubernetes.Interface
+	events        record.EventRecorder
 	store         *Store
 	logs          *Logs
 	backoff       Backoff
@@ -211,9 +213,35 @@ func (w *podWorker) runContainer(ctx context.Context, pod *corev1.Pod, i int, s 
 		next := c.step(ctx, s)
 		if next.Name() != s.Name() {
 			log.V(1).Info("transition", "from", s.Name(), "to", next.Name())
+			c.event(next)
 		}
 		s = next
 		changed <- stateUpdate{i, s}
+	}
+}
+
+// event records what a kubelet would say, in `kubectl describe pod`, on
+// entering state s.
+func (c *containerRun) event(s State) {
+	rec := c.w.rt.events
+	if rec == nil {
+		return
+	}
+	switch s := s.(type) {
+	case Starting:
+		rec.Eventf(c.pod, corev1.EventTypeNormal, "Pulled", "Module %q resolved to %s", c.c.Image, s.Module.Digest)
+	case Running:
+		rec.Eventf(c.pod, corev1.EventTypeNormal, "Started", "Started container %s", c.c.Name)
+	case ErrImagePull:
+		rec.Eventf(c.pod, corev1.EventTypeWarning, "Failed", "Failed to pull image %q: %v", c.c.Image, s.Err)
+	case ImagePullBackOff:
+		rec.Eventf(c.pod, corev1.EventTypeNormal, "BackOff", "Back-off pulling image %q", c.c.Image)
+	case StartFailed:
+		rec.Eventf(c.pod, corev1.EventTypeWarning, "Failed", "Error: %s", s.Message)
+	case CrashLoopBackOff:
+		rec.Eventf(c.pod, corev1.EventTypeWarning, "BackOff", "Back-off restarting failed container %s", c.c.Name)
+	case Terminating:
+		rec.Eventf(c.pod, corev1.EventTypeNormal, "Killing", "Stopping container %s", c.c.Name)
 	}
 }
 

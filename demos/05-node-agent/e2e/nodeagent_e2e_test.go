@@ -221,6 +221,14 @@ var _ = Describe("node agent", Ordered, func() {
 			g.Expect(p.Status.ContainerStatuses[0].RestartCount).To(BeNumerically(">", restarts))
 		})
 		Expect(kubectl("logs", "-n", ns, "crasher", "--previous")).To(Equal("fail: giving up with exit code 1\n"))
+
+		By("recording the kubelet's events for kubectl describe")
+		Eventually(func(g Gomega) {
+			evs, err := suite.Clientset().CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=crasher"})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(evs.Items).To(ContainElement(And(HaveField("Reason", "BackOff"), HaveField("Source.Component", "nodeagent"))))
+			g.Expect(evs.Items).To(ContainElement(HaveField("Reason", "Started")))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
 	})
 
 	It("streams a running module's log with kubectl logs -f", func(ctx SpecContext) {
