@@ -122,7 +122,7 @@ var _ = Describe("node agent", Ordered, func() {
 		Expect(kubectl("logs", "-n", ns, "hello")).To(Equal("hello, e2e, from a WebAssembly module\n"))
 	})
 
-	It("passes args, env and ConfigMap values to the module", func(ctx SpecContext) {
+	It("passes args, env, ConfigMap values and a ConfigMap volume to the module", func(ctx SpecContext) {
 		ns := suite.Namespace()
 		Expect(suite.Client().Create(ctx, &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "settings"},
@@ -131,13 +131,16 @@ var _ = Describe("node agent", Ordered, func() {
 		p := wasmPod(ns, "env", "env", corev1.RestartPolicyNever, "one", "two words")
 		p.Spec.Containers[0].Env = []corev1.EnvVar{
 			{Name: "PLAIN", Value: "value"},
+			{Name: "FILES", Value: "/config/size"},
 			{Name: "COLOR", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "settings"}, Key: "color"}}},
 			{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
 		}
 		p.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{Prefix: "CM_", ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "settings"}}}}
+		p.Spec.Volumes = []corev1.Volume{{Name: "settings", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "settings"}}}}}
+		p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "settings", MountPath: "/config"}}
 		create(ctx, p)
 		waitPhase(ctx, ns, "env", corev1.PodSucceeded)
-		Expect(kubectl("logs", "-n", ns, "env")).To(Equal("arg[0]=one\narg[1]=two words\nCM_color=blue\nCM_size=large\nCOLOR=blue\nPLAIN=value\nPOD_NAME=env\n"))
+		Expect(kubectl("logs", "-n", ns, "env")).To(Equal("arg[0]=one\narg[1]=two words\nCM_color=blue\nCM_size=large\nCOLOR=blue\nFILES=/config/size\nPLAIN=value\nPOD_NAME=env\n/config/size: large\n"))
 	})
 
 	It("waits with CreateContainerConfigError while a ConfigMap is missing", func(ctx SpecContext) {
