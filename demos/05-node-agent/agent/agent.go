@@ -13,44 +13,14 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
-
-	"github.com/go-logr/logr"
 )
-
-// Agent is a node agent: a kubelet for WebAssembly pods.
-type Agent struct {
-	rt        *deps
-	nodeName  string
-	port      int
-	moduleDir string
-	rootDir   string
-	maxPods   int
-	log       logr.Logger
-
-	mu      sync.Mutex
-	workers map[string]*podWorker // by pod UID
-	pods    map[string]string     // namespace/name → UID, for the log server
-}
-
-// New creates an agent that talks to the API server through cs.
-func New(cs kubernetes.Interface, opts ...Option) *Agent {
-	a := newAgent()
-	a.rt.cs = cs
-	for _, o := range opts {
-		o(a)
-	}
-	a.defaults()
-	return a
-}
 
 // Run joins the cluster and runs the node's pods until ctx ends; then it
 // stops every module, reports the pods, marks the node NotReady and

@@ -3,10 +3,38 @@ package agent
 import (
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/client-go/kubernetes"
 )
+
+// Agent is a node agent: a kubelet for WebAssembly pods.
+type Agent struct {
+	rt        *deps
+	nodeName  string
+	port      int
+	moduleDir string
+	rootDir   string
+	maxPods   int
+	log       logr.Logger
+
+	mu      sync.Mutex
+	workers map[string]*podWorker // by pod UID
+	pods    map[string]string     // namespace/name → UID, for the log server
+}
+
+// New creates an agent that talks to the API server through cs.
+func New(cs kubernetes.Interface, opts ...Option) *Agent {
+	a := newAgent()
+	a.rt.cs = cs
+	for _, o := range opts {
+		o(a)
+	}
+	a.defaults()
+	return a
+}
 
 // Option configures an Agent.
 type Option func(*Agent)
