@@ -26,6 +26,9 @@ import (
 // stops every module, reports the pods, marks the node NotReady and
 // returns. An error means the agent could not start (or stop) cleanly.
 func (a *Agent) Run(ctx context.Context) (err error) {
+	ctx, stopPods := context.WithCancel(ctx) // pod workers stop when it ends
+	defer stopPods()
+
 	// 1. One node name, one agent: a fresh lease means another one runs.
 	if err := a.checkLease(ctx); err != nil {
 		return err
@@ -41,9 +44,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 
 	// 2. The daemon port: the API server proxies `kubectl logs` here.
 	addr := net.JoinHostPort(a.rt.hostIP, strconv.Itoa(a.port))
-	serving, stopServing := context.WithCancel(ctx)
-	defer stopServing()
-	served, err := Serve(serving, addr, net.ParseIP(a.rt.hostIP), NewServer(a.rt.logs, a.lookup, a.summary, a.metrics()))
+	served, err := Serve(ctx, addr, net.ParseIP(a.rt.hostIP), NewServer(a.rt.logs, a.lookup, a.summary, a.metrics()))
 	if err != nil {
 		return err
 	}
@@ -98,6 +99,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	// (they watch ctx); then the node says NotReady, and the deferred
 	// leases.Stop releases the lease so a new agent may start at once.
 	a.log.Info("stopping: stopping modules and reporting pods") // START stop OMIT
+	stopPods()
 	a.waitWorkers(30 * time.Second)
 	return errors.Join(err, a.setStatus(context.WithoutCancel(ctx), false, "KubeletNotReady", "node agent stopped"))
 } // END stop OMIT
