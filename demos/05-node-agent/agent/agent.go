@@ -51,7 +51,8 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 
 	// 3. Register the Node, then keep its Lease fresh: the lease is the
 	// heartbeat; the node's status is written only when something changes.
-	if err := a.register(ctx); err != nil { // START register OMIT
+	// START register OMIT
+	if err := a.register(ctx); err != nil {
 		return err
 	}
 	node, err := a.rt.cs.CoreV1().Nodes().Get(ctx, a.nodeName, metav1.GetOptions{})
@@ -60,22 +61,26 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	}
 	leases := a.newLeaseController(node)
 	renewing, stopRenewing := context.WithCancel(context.WithoutCancel(ctx))
-	go leases.Run(renewing) // END register OMIT
-	defer leases.Stop()     // waits for a renewal in flight, then deletes the lease
+	go leases.Run(renewing)
+	// END register OMIT
+	defer leases.Stop() // waits for a renewal in flight, then deletes the lease
 	defer stopRenewing()
 
 	// 4. Watch only this node's pods: the field selector makes the API
 	// server filter, so the agent never sees (or caches) anybody else's.
-	factory := informers.NewSharedInformerFactoryWithOptions(a.rt.cs, 0, // START informer OMIT
+	// START informer OMIT
+	factory := informers.NewSharedInformerFactoryWithOptions(a.rt.cs, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", a.nodeName).String()
 		}))
 	pods := factory.Core().V1().Pods().Informer()
-	if _, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	_, err = pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { a.sync(ctx, obj.(*corev1.Pod)) },
 		UpdateFunc: func(_, obj any) { a.sync(ctx, obj.(*corev1.Pod)) },
 		DeleteFunc: func(obj any) { a.forget(obj) },
-	}); err != nil { // END informer OMIT
+	})
+	// END informer OMIT
+	if err != nil {
 		return err
 	}
 	informerCtx, stopInformer := context.WithCancel(context.WithoutCancel(ctx))
@@ -98,11 +103,14 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	// 6. Stopping: every pod worker stops its modules and reports them
 	// (they watch ctx); then the node says NotReady, and the deferred
 	// leases.Stop releases the lease so a new agent may start at once.
-	a.log.Info("stopping: stopping modules and reporting pods") // START stop OMIT
+	// START stop OMIT
+	a.log.Info("stopping: stopping modules and reporting pods")
 	stopPods()
 	a.waitWorkers(30 * time.Second)
 	return errors.Join(err, a.setStatus(context.WithoutCancel(ctx), false, "KubeletNotReady", "node agent stopped"))
-} // END stop OMIT
+}
+
+// END stop OMIT
 
 // sync hands a pod to its worker, starting one for a pod new to the node.
 func (a *Agent) sync(ctx context.Context, pod *corev1.Pod) {

@@ -47,21 +47,26 @@ func (a *Agent) nodeObject() *corev1.Node {
 		corev1.ResourcePods:   *resource.NewQuantity(int64(a.maxPods), resource.DecimalSI),
 	}
 	return &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{ // START node OMIT
+		// START node OMIT
+		ObjectMeta: metav1.ObjectMeta{
 			Name: a.nodeName,
 			Labels: map[string]string{
 				corev1.LabelHostname:   a.nodeName,
-				corev1.LabelOSStable:   OS,
-				corev1.LabelArchStable: Arch,
-				"type":                 "wasm",
+				corev1.LabelOSStable:   OS,   // wasip1
+				corev1.LabelArchStable: Arch, // wasm
 			},
 		},
-		Spec: corev1.NodeSpec{Taints: []corev1.Taint{{Key: Taint, Value: Arch, Effect: corev1.TaintEffectNoSchedule}}},
+		Spec: corev1.NodeSpec{Taints: []corev1.Taint{
+			{Key: Taint, Value: Arch, Effect: corev1.TaintEffectNoSchedule},
+		}},
 		Status: corev1.NodeStatus{
-			Capacity:        capacity,
-			Allocatable:     capacity,
-			Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: a.rt.hostIP}},
-			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(a.port)}}, // END node OMIT
+			Capacity:    capacity, // cpu, memory and pods
+			Allocatable: capacity,
+			Addresses:   []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: a.rt.hostIP}},
+			DaemonEndpoints: corev1.NodeDaemonEndpoints{
+				KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(a.port)},
+			},
+			// END node OMIT
 			NodeInfo: corev1.NodeSystemInfo{
 				OperatingSystem:         OS,
 				Architecture:            Arch,
@@ -189,7 +194,8 @@ func (a *Agent) checkLease(ctx context.Context) error {
 func (a *Agent) newLeaseController(node *corev1.Node) lease.Controller {
 	me, _ := os.Hostname()
 	me = fmt.Sprintf("%s pid %d", me, os.Getpid())
-	return lease.NewController(clock.RealClock{}, a.rt.cs, a.nodeName, int32(LeaseDuration/time.Second), // START lease OMIT
+	// START lease OMIT
+	return lease.NewController(clock.RealClock{}, a.rt.cs, a.nodeName, int32(LeaseDuration/time.Second),
 		func() { a.log.Info("renewing the node lease keeps failing") },
 		LeaseDuration/4, a.nodeName, LeaseNamespace,
 		func(l *coordinationv1.Lease) error {
@@ -200,4 +206,6 @@ func (a *Agent) newLeaseController(node *corev1.Node) lease.Controller {
 			l.Annotations[leaseHolderAnn] = me
 			return nil
 		})
-} // END lease OMIT
+}
+
+// END lease OMIT

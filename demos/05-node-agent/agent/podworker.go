@@ -303,7 +303,8 @@ func (c *containerRun) step(ctx context.Context, s State) State {
 			return s.Terminate()
 		}
 		return s.Retry()
-	case Running: // START step OMIT
+	// START step OMIT
+	case Running:
 		select {
 		case e := <-c.exited:
 			c.exited = nil
@@ -317,7 +318,8 @@ func (c *containerRun) step(ctx context.Context, s State) State {
 		if !sleep(ctx, s.Delay) {
 			return s.Terminate()
 		}
-		return s.Retry() // END step OMIT
+		return s.Retry()
+		// END step OMIT
 	case Terminating:
 		cause := context.Cause(ctx)
 		if _, ok := s.From.(Running); ok {
@@ -403,12 +405,14 @@ func (w *podWorker) awaitDeletion(ctx context.Context, pod *corev1.Pod) {
 // its final status is reported: grace period 0, and only this very pod
 // (UID precondition), as the kubelet does.
 func (w *podWorker) finishDeletion(ctx context.Context, pod *corev1.Pod) {
-	uid := pod.UID // START delete OMIT
+	// START delete OMIT
+	uid := pod.UID
 	err := w.rt.cs.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
 		GracePeriodSeconds: ptrTo[int64](0),
 		Preconditions:      &metav1.Preconditions{UID: &uid},
 	})
-	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) { // END delete OMIT
+	// END delete OMIT
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		w.log.Error(err, "deleting the stopped pod")
 	}
 	_ = w.rt.logs.Remove(pod.Namespace, pod.Name, string(pod.UID))

@@ -34,7 +34,8 @@ type PodLookup func(namespace, name string) (uid string, ok bool)
 // server and asks it (SubjectAccessReview) whether the caller may read logs.
 func NewServer(logs *Logs, lookup PodLookup, summary func() Summary, reg *prometheus.Registry) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", func(w http.ResponseWriter, r *http.Request) { // START logs OMIT
+	// START logs OMIT
+	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", func(w http.ResponseWriter, r *http.Request) {
 		ns, pod, ctr := r.PathValue("namespace"), r.PathValue("pod"), r.PathValue("container")
 		uid, ok := lookup(ns, pod)
 		if !ok {
@@ -42,7 +43,8 @@ func NewServer(logs *Logs, lookup PodLookup, summary func() Summary, reg *promet
 			return
 		}
 		q := r.URL.Query()
-		o := LogOptions{Previous: q.Get("previous") == "true", Follow: q.Get("follow") == "true", TailLines: -1} // END logs OMIT
+		o := LogOptions{Previous: q.Get("previous") == "true", Follow: q.Get("follow") == "true", TailLines: -1}
+		// END logs OMIT
 		if v := q.Get("tailLines"); v != "" {
 			o.TailLines, _ = strconv.ParseInt(v, 10, 64)
 		}

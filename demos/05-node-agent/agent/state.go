@@ -19,7 +19,9 @@ import (
 type State interface {
 	Status() corev1.ContainerState
 	Name() string
-} // END state OMIT
+}
+
+// END state OMIT
 
 // History is what a container carries from state to state: how often it
 // was restarted and how its previous run ended (status.lastState).
@@ -106,7 +108,8 @@ type StartFailed struct {
 }
 
 // Running: the module's _start function is executing.
-type Running struct { // START running OMIT
+// START running OMIT
+type Running struct {
 	History
 	Module    *Module
 	ID        string // the run's containerID, wasm://…
@@ -190,7 +193,9 @@ func (s Exited) BackOff(delay time.Duration) CrashLoopBackOff {
 }
 
 // Retry starts the container again once the back-off is over.
-func (s CrashLoopBackOff) Retry() Starting { return Starting{History: s.History, Module: s.Module} } // END transitions OMIT
+func (s CrashLoopBackOff) Retry() Starting { return Starting{History: s.History, Module: s.Module} }
+
+// END transitions OMIT
 
 // Terminate begins stopping the container; every state that is not final
 // allows it.

@@ -93,7 +93,8 @@ func Phase(policy corev1.RestartPolicy, statuses []corev1.ContainerStatus, delet
 			pending++
 		}
 	}
-	switch { // START phase OMIT
+	// START phase OMIT
+	switch {
 	case running > 0:
 		return corev1.PodRunning
 	case pending > 0:
@@ -107,7 +108,8 @@ func Phase(policy corev1.RestartPolicy, statuses []corev1.ContainerStatus, delet
 		return corev1.PodSucceeded
 	default: // Always, or OnFailure with a failed container: it will be restarted
 		return corev1.PodRunning
-	} // END phase OMIT
+	}
+	// END phase OMIT
 }
 
 func conditions(pod *corev1.Pod, phase corev1.PodPhase, ready bool, now time.Time) []corev1.PodCondition {

@@ -223,13 +223,14 @@ func (s *Store) Run(ctx context.Context, m *Module, spec RunSpec, started func(*
 			fsc = fsc.WithDirMount(mt.Dir, mt.Path)
 		}
 	}
-	cfg := wazero.NewModuleConfig(). // START run OMIT
-						WithName(""). // anonymous: many instances of one module may run at once
-						WithArgs(append([]string{m.Name}, spec.Args...)...).
-						WithStdout(spec.Stdout).WithStderr(spec.Stderr).
-						WithSysWalltime().WithSysNanotime().WithSysNanosleep().
-						WithRandSource(crand.Reader).
-						WithFSConfig(fsc)
+	// START run OMIT
+	cfg := wazero.NewModuleConfig().
+		WithName(""). // anonymous: many instances of one module may run at once
+		WithArgs(append([]string{m.Name}, spec.Args...)...).
+		WithStdout(spec.Stdout).WithStderr(spec.Stderr).
+		WithSysWalltime().WithSysNanotime().WithSysNanosleep().
+		WithRandSource(crand.Reader).
+		WithFSConfig(fsc)
 	for _, kv := range spec.Env {
 		k, v, _ := strings.Cut(kv, "=")
 		cfg = cfg.WithEnv(k, v)
@@ -237,7 +238,8 @@ func (s *Store) Run(ctx context.Context, m *Module, spec RunSpec, started func(*
 	if started != nil {
 		started(inst)
 	}
-	mod, err := s.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, mem), m.code, cfg) // END run OMIT
+	mod, err := s.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, mem), m.code, cfg)
+	// END run OMIT
 	if mod != nil {
 		_ = mod.Close(context.WithoutCancel(ctx))
 	}
@@ -294,11 +296,13 @@ func (m *limitedMemory) Allocate(_, max uint64) experimental.LinearMemory {
 }
 
 // Reallocate implements experimental.LinearMemory.
-func (m *limitedMemory) Reallocate(size uint64) []byte { // START memory OMIT
+// START memory OMIT
+func (m *limitedMemory) Reallocate(size uint64) []byte {
 	if size > m.limit {
 		m.refused.Store(size)
 		return nil
-	} // END memory OMIT
+	}
+	// END memory OMIT
 	if uint64(cap(m.buf)) < size {
 		grown := make([]byte, size, min(max(size, uint64(cap(m.buf))*2), m.limit))
 		copy(grown, m.buf)
