@@ -11,7 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/bench"
+	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/bench"
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 )
@@ -34,38 +34,12 @@ func (Bench) Operator(ctx context.Context) error {
 			}
 		}
 	}
-	root, err := repo.Root("")
+	kubeconfig, workDir, release, err := benchCluster(ctx, "bench", 50)
 	if err != nil {
 		return err
 	}
-
-	header("bench: a dedicated kwok cluster with 50 nodes (podset-bench)")
-	p, err := cluster.New(cluster.WithProvider("kwok"), cluster.WithName("podset-bench"), cluster.WithNodes(50),
-		cluster.WithSwitchContext(false), cluster.WithLog(os.Stderr))
-	if err != nil {
-		return err
-	}
-	if os.Getenv("BENCH_KEEP") != "" {
-		if _, err := p.Up(ctx); err != nil {
-			return err
-		}
-	} else {
-		release, err := p.UpForRun(ctx)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if err := release(); err != nil {
-				fmt.Fprintf(os.Stderr, "deleting the bench cluster: %v\n", err)
-			}
-		}()
-	}
-
-	opts.Kubeconfig = p.KubeconfigPath()
-	opts.WorkDir = filepath.Join(root, "_artifacts", "bench-operator")
-	if err := os.MkdirAll(opts.WorkDir, 0o755); err != nil {
-		return err
-	}
+	defer release()
+	opts.Kubeconfig, opts.WorkDir = kubeconfig, workDir
 	res, err := bench.Run(ctx, opts)
 	if err != nil {
 		return err
@@ -75,7 +49,7 @@ func (Bench) Operator(ctx context.Context) error {
 	fmt.Fprintf(tw, "pods\t%d\n", res.Pods)
 	fmt.Fprintf(tw, "raw client-go loop: created / all Ready\t%s / %s\n", res.RawCreate.Round(time.Millisecond), res.RawReady.Round(time.Millisecond))
 	fmt.Fprintf(tw, "operator: PodSets created until all Available\t%s\n", res.OperatorReady.Round(time.Millisecond))
-	fmt.Fprintf(tw, "operator: PodSets deleted until drained and gone\t%s\n", res.OperatorDrain.Round(time.Millisecond))
+	fmt.Fprintf(tw, "PodSets deleted until they and their pods are gone\t%s\n", res.OperatorDrain.Round(time.Millisecond))
 	fmt.Fprintf(tw, "pods created, deleted by the operator\t%.0f, %.0f\n", res.PodCreates, res.PodDeletes)
 	fmt.Fprintf(tw, "reconciles (per second)\t%.0f (%.1f/s)\n", res.Reconciles, res.ReconcilesPerSec)
 	fmt.Fprintf(tw, "reconcile errors, failed pod operations\t%.0f, %.0f\n", res.ReconcileErrors, res.PodOpErrors)
@@ -88,4 +62,78 @@ func (Bench) Operator(ctx context.Context) error {
 		verdict(res.ReconcileErrors+res.PodOpErrors == 0))
 	fmt.Println("(figures only; the benchmark never fails on them)")
 	return nil
+}
+
+// OperatorChaos SIGKILLs and restarts the PodSet operator at random moments (BENCH_KILLS, default 10) while 200 PodSets (BENCH_PODSETS) converge, scale and drain, and checks invariants from an independent pod watch; it fails when one breaks.
+func (Bench) OperatorChaos(ctx context.Context) error {
+	opts := bench.ChaosOptions{}
+	for name, dst := range map[string]*int{"BENCH_PODSETS": &opts.PodSets, "BENCH_KILLS": &opts.Kills} {
+		if v := os.Getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("%s=%q: %w", name, v, err)
+			}
+			*dst = n
+		}
+	}
+	kubeconfig, workDir, release, err := benchCluster(ctx, "chaos", 10)
+	if err != nil {
+		return err
+	}
+	defer release()
+	opts.Kubeconfig, opts.WorkDir = kubeconfig, workDir
+	res, err := bench.Chaos(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if err := res.Print(os.Stdout); err != nil {
+		return err
+	}
+	if len(res.Violations) > 0 {
+		return fmt.Errorf("%d invariants broken under chaos", len(res.Violations))
+	}
+	return nil
+}
+
+// benchCluster brings up a dedicated kwok cluster named after CLUSTER_NAME
+// and the purpose (so it never collides with another user's), returning its
+// kubeconfig, a work directory, and a release that deletes the cluster
+// unless BENCH_KEEP is set.
+func benchCluster(ctx context.Context, purpose string, nodes int) (kubeconfig, workDir string, release func(), err error) {
+	root, err := repo.Root("")
+	if err != nil {
+		return "", "", nil, err
+	}
+	name := "podset-" + purpose
+	if n := os.Getenv("CLUSTER_NAME"); n != "" {
+		name = n + "-" + purpose
+	}
+	header("bench: a dedicated kwok cluster with %d nodes (%s)", nodes, name)
+	p, err := cluster.New(cluster.WithProvider("kwok"), cluster.WithName(name), cluster.WithNodes(nodes),
+		cluster.WithSwitchContext(false), cluster.WithLog(os.Stderr))
+	if err != nil {
+		return "", "", nil, err
+	}
+	release = func() {}
+	if os.Getenv("BENCH_KEEP") != "" {
+		_, err = p.Up(ctx)
+	} else {
+		var done func() error
+		if done, err = p.UpForRun(ctx); err == nil {
+			release = func() {
+				if err := done(); err != nil {
+					fmt.Fprintf(os.Stderr, "deleting the bench cluster: %v\n", err)
+				}
+			}
+		}
+	}
+	if err != nil {
+		return "", "", nil, err
+	}
+	workDir = filepath.Join(root, "_artifacts", "bench-operator-"+purpose)
+	if err := os.MkdirAll(workDir, 0o755); err != nil {
+		release()
+		return "", "", nil, err
+	}
+	return p.KubeconfigPath(), workDir, release, nil
 }

@@ -48,10 +48,13 @@ func (Cluster) Status(ctx context.Context) error {
 	return nil
 }
 
-// Kubeconfig prints only the cluster's kubeconfig path, for `export KUBECONFIG=$(go tool mage cluster:kubeconfig)`.
-func (Cluster) Kubeconfig() error {
+// Kubeconfig prints only the cluster's kubeconfig path, for `export KUBECONFIG=$(go tool mage cluster:kubeconfig)`; fails when the cluster does not exist.
+func (Cluster) Kubeconfig(ctx context.Context) error {
 	p, err := provider()
 	if err != nil {
+		return err
+	}
+	if err := p.RequireExisting(ctx); err != nil {
 		return err
 	}
 	fmt.Println(p.KubeconfigPath())

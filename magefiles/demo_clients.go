@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeworkshop/kubeworkshop/demos/01-pod-lister/podlister"
@@ -46,8 +48,8 @@ func (Demo) PodLister(ctx context.Context) error {
 	if err := runDemo(ctx, "pod-lister", podlister.Exec, "--kubeconfig", kc, "-n", demoNamespace, "-l", "app=web", "--client", "clientgo"); err != nil {
 		return err
 	}
-	header("01 pod lister: pages of 2 pods (limit/continue), printed as namespace/name")
-	return runDemo(ctx, "pod-lister", podlister.Exec, "--kubeconfig", kc, "-n", demoNamespace, "--page-size", "2", "-o", "name")
+	header("01 pod lister: pages of 2 pods (limit/continue); -v shows each page's continue token")
+	return runDemo(ctx, "pod-lister", podlister.Exec, "--kubeconfig", kc, "-n", demoNamespace, "--page-size", "2", "-o", "name", "-v")
 }
 
 // TypedConfigMap runs demo 02: checks every namespace's root CA bundle and round-trips typed settings.
@@ -57,6 +59,11 @@ func (Demo) TypedConfigMap(ctx context.Context) error {
 		return err
 	}
 	if err := seedBrokenCA(ctx, c); err != nil {
+		return err
+	}
+	// The settings live in the demo namespace, which demo 01 creates; a
+	// learner may start with demo 02 on a fresh cluster.
+	if err := ensureNamespace(ctx, c, demoNamespace); err != nil {
 		return err
 	}
 	kc := p.KubeconfigPath()
@@ -128,6 +135,7 @@ func demoCluster(ctx context.Context) (*cluster.Provider, client.Client, error) 
 	if err != nil {
 		return nil, nil, err
 	}
+	fmt.Fprintf(os.Stderr, "demo on cluster %q (kubeconfig %s)\n", p.Name(), p.KubeconfigPath())
 	cfg, err := p.RESTConfig()
 	if err != nil {
 		return nil, nil, err
@@ -177,8 +185,29 @@ func createIfMissing(ctx context.Context, c client.Client, obj client.Object) er
 	return nil
 }
 
+// ensureNamespace creates a namespace unless it exists and waits until the
+// cluster has published its CA bundle (kube-root-ca.crt) into it, which
+// kube-controller-manager does a moment after the namespace appears:
+// demo 02 reads that bundle in every namespace.
+func ensureNamespace(ctx context.Context, c client.Client, name string) error {
+	if err := createIfMissing(ctx, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {
+		return err
+	}
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		err := c.Get(ctx, client.ObjectKey{Namespace: name, Name: "kube-root-ca.crt"}, &corev1.ConfigMap{})
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for kube-root-ca.crt in namespace %s: %w", name, err)
+	}
+	return nil
+}
+
 func seedPods(ctx context.Context, c client.Client) error {
-	if err := createIfMissing(ctx, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: demoNamespace}}); err != nil {
+	if err := ensureNamespace(ctx, c, demoNamespace); err != nil {
 		return err
 	}
 	for i, app := range []string{"web", "web", "web", "db", "cache"} {
@@ -198,7 +227,7 @@ func seedPods(ctx context.Context, c client.Client) error {
 }
 
 func seedBrokenCA(ctx context.Context, c client.Client) error {
-	if err := createIfMissing(ctx, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: caLabNamespace}}); err != nil {
+	if err := ensureNamespace(ctx, c, caLabNamespace); err != nil {
 		return err
 	}
 	return createIfMissing(ctx, c, &corev1.ConfigMap{

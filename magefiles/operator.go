@@ -10,15 +10,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/magefile/mage/mg"
-	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
+	"k8s.io/client-go/tools/clientcmd"
 
 	opconfig "github.com/kubeworkshop/kubeworkshop/demos/04-operator/config"
-	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/image"
-	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/ops"
+	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/image"
+	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/ops"
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 )
 
@@ -41,19 +41,46 @@ func Generate(ctx context.Context) error {
 	return nil
 }
 
-// Install applies the PodSet CRDs and the operator's RBAC to the current cluster (KUBECONFIG or ~/.kube/config).
-func (Operator) Install(ctx context.Context) error {
-	cfg, err := ctrlconfig.GetConfig()
-	if err != nil {
-		return fmt.Errorf("load kubeconfig: %w", err)
+// targetKubeconfig is the kubeconfig the operator targets act on: KUBECONFIG
+// when set on purpose, otherwise the CLUSTER_NAME cluster's own file (never
+// whatever ~/.kube/config's current context happens to be). It says which.
+func targetKubeconfig() (string, error) {
+	if kc := os.Getenv("KUBECONFIG"); kc != "" {
+		fmt.Fprintf(os.Stderr, "acting on KUBECONFIG=%s\n", kc)
+		return kc, nil
 	}
-	fmt.Printf("installing into %s\n", cfg.Host)
+	p, err := provider()
+	if err != nil {
+		return "", err
+	}
+	kc := p.KubeconfigPath()
+	if _, err := os.Stat(kc); err != nil {
+		return "", fmt.Errorf("cluster %q has no kubeconfig at %s: run `go tool mage cluster:up` first, or set KUBECONFIG", p.Name(), kc)
+	}
+	fmt.Fprintf(os.Stderr, "acting on cluster %q (%s)\n", p.Name(), kc)
+	return kc, nil
+}
+
+// Install applies the PodSet CRDs, the operator's namespace and its RBAC to the CLUSTER_NAME cluster (or KUBECONFIG when set).
+func (Operator) Install(ctx context.Context) error {
+	kc, err := targetKubeconfig()
+	if err != nil {
+		return err
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kc)
+	if err != nil {
+		return fmt.Errorf("load kubeconfig %s: %w", kc, err)
+	}
 	return ops.Install(ctx, cfg, os.Stdout)
 }
 
-// Run runs the operator in the foreground against the current cluster until Ctrl-C; extra flags come from OPERATOR_FLAGS.
+// Run runs the operator in the foreground against the CLUSTER_NAME cluster (or KUBECONFIG) until Ctrl-C; extra flags come from OPERATOR_FLAGS.
 func (Operator) Run(ctx context.Context) error {
 	root, err := repo.Root("")
+	if err != nil {
+		return err
+	}
+	kc, err := targetKubeconfig()
 	if err != nil {
 		return err
 	}
@@ -61,17 +88,15 @@ func (Operator) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	args := strings.Fields(os.Getenv("OPERATOR_FLAGS"))
+	args := append([]string{"--kubeconfig", kc}, strings.Fields(os.Getenv("OPERATOR_FLAGS"))...)
 	fmt.Printf("%s %s\n", bin, strings.Join(args, " "))
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	// Ctrl-C reaches only mage, which cancels ctx; the operator then gets a
-	// single SIGTERM and shuts down cleanly (releasing its Lease). In the
-	// terminal's process group it would get SIGINT and SIGTERM, and
+	// harness/proc: Ctrl-C, SIGTERM or SIGHUP cancel ctx; the operator, in a
+	// process group of its own, then gets a single SIGTERM and shuts down
+	// cleanly (releasing its Lease) within mage's 5-second grace, or is
+	// killed. In the terminal's group it would get SIGINT and SIGTERM, and
 	// controller-runtime exits at once on a second signal.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 30 * time.Second
+	cmd := proc.New(proc.WithGrace(4*time.Second)).Command(ctx, bin, args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	err = cmd.Run()
 	if ctx.Err() != nil {
 		return nil // stopped by the user
@@ -95,17 +120,22 @@ func (Operator) Image(ctx context.Context) error {
 		tag = image.DefaultTag
 	}
 	digest, err := image.Build(ctx, image.Options{
-		Package: ops.Package,
-		Dir:     root,
-		Tag:     tag,
-		Arch:    os.Getenv("IMAGE_ARCH"),
-		Out:     out,
+		Package:  ops.Package,
+		Dir:      root,
+		Tag:      tag,
+		Arch:     os.Getenv("IMAGE_ARCH"),
+		Out:      out,
+		Progress: os.Stdout,
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("wrote %s\n  image %s@%s\nload it into kind with:\n  kind load image-archive %s --name ${CLUSTER_NAME:-workshop}\n",
-		out, tag, digest, out)
+	p, err := provider()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s\n  image %s@%s\nload it into kind with:\n  kind load image-archive %s --name %s\n",
+		out, tag, digest, out, p.Name())
 	return nil
 }
 

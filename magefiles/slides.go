@@ -13,6 +13,7 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 	"github.com/kubeworkshop/kubeworkshop/slides/chromium"
 	"github.com/kubeworkshop/kubeworkshop/slides/deck"
+	"github.com/kubeworkshop/kubeworkshop/slides/diagram"
 	"github.com/kubeworkshop/kubeworkshop/slides/render"
 	"github.com/kubeworkshop/kubeworkshop/slides/server"
 )
@@ -29,7 +30,7 @@ func (Slides) Serve(ctx context.Context) error {
 	return server.Serve(ctx, root, os.Stdout)
 }
 
-// Check parses every deck and fails on a missing file or OMIT marker, an empty slide or a broken link.
+// Check parses every deck and fails on a missing file or OMIT marker, an empty slide, a broken link, a stale diagram or a missing recorded output.
 func (Slides) Check() error {
 	root, err := repo.Root("")
 	if err != nil {
@@ -68,4 +69,17 @@ func slidesBrowserSkipNote() string {
 		return fmt.Sprintf("slides: the browser test is SKIPPED: %v", err)
 	}
 	return ""
+}
+
+// Diagrams renders every slides/diagrams/*.d2 to the SVG beside it with the d2 Go library; slides:check fails on a stale one.
+func (Slides) Diagrams(ctx context.Context) error {
+	root, err := repo.Root("")
+	if err != nil {
+		return err
+	}
+	written, err := diagram.Generate(ctx, root)
+	for _, w := range written {
+		fmt.Println("wrote", w)
+	}
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/magefile/mage/mg"
 
@@ -14,7 +15,7 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/harness/pipeline"
 )
 
-// Test runs the unit tests, then every e2e suite against the selected cluster (created if needed, deleted afterwards only if created here).
+// Test runs the unit tests (TEST_RACE=1 adds the race detector), then every e2e suite against the selected cluster (created if needed, deleted afterwards only if created here).
 func Test(ctx context.Context) error {
 	r, p, err := setup() // bad CLUSTER_* settings fail before anything runs
 	if err != nil {
@@ -25,7 +26,7 @@ func Test(ctx context.Context) error {
 	if note := slidesBrowserSkipNote(); note != "" {
 		fmt.Fprintln(os.Stderr, note)
 	}
-	if err := r.UnitTests(ctx); err != nil {
+	if err := r.UnitTests(ctx, os.Getenv(pipeline.RaceEnv) == "1"); err != nil {
 		return err
 	}
 	return runSuites(ctx, r, p, "")
@@ -82,4 +83,31 @@ func Doctor(ctx context.Context) error {
 	}
 	fmt.Println("all required checks passed")
 	return nil
+}
+
+// Soak runs the e2e suites COUNT times (default 20) on one cluster (SUITE=a,b picks suites) and prints a pass/fail table per suite; any failure fails it.
+func Soak(ctx context.Context) error {
+	r, p, err := setup()
+	if err != nil {
+		return err
+	}
+	count := 20
+	if v := os.Getenv("COUNT"); v != "" {
+		if count, err = strconv.Atoi(v); err != nil {
+			return fmt.Errorf("COUNT=%q is not a number", v)
+		}
+	}
+	all, err := r.Suites(ctx)
+	if err != nil {
+		return err
+	}
+	suites, err := pipeline.SelectSuites(all, os.Getenv("SUITE"))
+	if err != nil {
+		return err
+	}
+	results, err := r.Soak(ctx, p, suites, count)
+	if perr := pipeline.PrintSoak(os.Stdout, results, count); perr != nil && err == nil {
+		err = perr
+	}
+	return err
 }

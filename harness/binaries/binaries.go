@@ -1,6 +1,7 @@
 package binaries
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,9 +13,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 )
 
@@ -103,7 +107,6 @@ type options struct {
 	progress io.Writer
 	cacheDir string
 	toolsDir string
-	goBin    string
 	build    bool
 	verify   bool
 	repair   bool
@@ -123,9 +126,6 @@ func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = di
 // WithToolsDir sets the directory of the tools module (default: found by
 // walking up from the working directory).
 func WithToolsDir(dir string) Option { return func(o *options) { o.toolsDir = dir } }
-
-// WithGo sets the go command used to build (default: "go" from PATH).
-func WithGo(path string) Option { return func(o *options) { o.goBin = path } }
 
 // WithBuild controls whether missing binaries are built (default true).
 // With false, Ensure fails with ErrMissing instead.
@@ -185,7 +185,7 @@ func Key(toolsDir string) (string, error) {
 // Ensure returns the Set for the tools module, building any binary that is
 // missing (or, with WithVerify, corrupt). A warm call only stats files.
 func Ensure(ctx context.Context, opts ...Option) (*Set, error) {
-	o := options{progress: io.Discard, goBin: "go", build: true, bins: All}
+	o := options{progress: io.Discard, build: true, bins: All}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -201,6 +201,14 @@ func Ensure(ctx context.Context, opts ...Option) (*Set, error) {
 			return nil, err
 		}
 		o.cacheDir = root
+	}
+	// The cache root also holds cluster certificates, keys and kubeconfigs:
+	// its owner's alone.
+	if err := os.MkdirAll(o.cacheDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create cache directory: %w", err)
+	}
+	if err := os.Chmod(o.cacheDir, 0o700); err != nil {
+		return nil, fmt.Errorf("restrict cache directory: %w", err)
 	}
 	key, err := Key(o.toolsDir)
 	if err != nil {
@@ -328,18 +336,22 @@ func (s *Set) build(ctx context.Context, o options, todo []Binary) error {
 	defer os.RemoveAll(tmp)
 
 	names := make([]string, len(todo))
-	args := append([]string{"build", "-o", tmp + string(os.PathSeparator)}, recipe...)
+	pkgs := make([]string, len(todo))
 	for i, b := range todo {
-		names[i] = b.Name
-		args = append(args, b.Package)
+		names[i], pkgs[i] = b.Name, b.Package
 	}
 	fmt.Fprintf(o.progress, "building %s into %s (a cold build takes several minutes)\n", strings.Join(names, ", "), s.dir)
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, o.goBin, args...)
+	total := countStale(ctx, o.toolsDir, pkgs)
+	// -v names each package as it is compiled: counted against total, that
+	// is the progress a learner watches on a cold machine.
+	args := append(append([]string{"build", "-v", "-o", tmp + string(os.PathSeparator)}, recipe...), pkgs...)
+	cmd := buildStopper.Command(ctx, "go", args...)
 	cmd.Dir = o.toolsDir
 	cmd.Env = append(os.Environ(), "GOWORK=off")
-	cmd.Stdout, cmd.Stderr = o.progress, o.progress
-	stop := reportProgress(o.progress, tmp, todo, start)
+	compiled := &packageCounter{out: o.progress}
+	cmd.Stdout, cmd.Stderr = o.progress, compiled
+	stop := reportProgress(o.progress, tmp, todo, start, compiled, total)
 	err = cmd.Run()
 	stop()
 	if err != nil {
@@ -368,9 +380,60 @@ func execName(pkg string) string {
 	return last
 }
 
-// reportProgress prints each binary as it appears in dir, and a heartbeat
-// every 30 s, until the returned stop function is called.
-func reportProgress(w io.Writer, dir string, todo []Binary, start time.Time) (stop func()) {
+// buildStopper stops an interrupted build the way Ctrl-C does: go build
+// then ends its compilers itself.
+var buildStopper = proc.New(proc.WithStopSignal(syscall.SIGINT), proc.WithGrace(3*time.Second))
+
+// countStale returns how many packages the build of pkgs (with the
+// recipe's flags) has to compile, as go list reports them stale, or 0 when
+// it cannot tell; progress then shows the count alone.
+func countStale(ctx context.Context, dir string, pkgs []string) int {
+	args := append(append([]string{"list", "-deps", "-f", "{{if .Stale}}x{{end}}"}, recipe...), pkgs...)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	out, err := cmd.Output()
+	if err != nil {
+		return 0
+	}
+	return strings.Count(string(out), "x")
+}
+
+// packageCounter counts the package names `go build -v` prints on stderr
+// and passes every other line (compile errors) on to out.
+type packageCounter struct {
+	out     io.Writer
+	mu      sync.Mutex
+	partial []byte
+	n       atomic.Int64
+}
+
+func (c *packageCounter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.partial = append(c.partial, p...)
+	for {
+		i := bytes.IndexByte(c.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := c.partial[:i]
+		if len(line) > 0 && !bytes.ContainsAny(line, " \t:") && line[0] != '#' {
+			c.n.Add(1)
+		} else {
+			_, _ = c.out.Write(c.partial[:i+1])
+		}
+		c.partial = c.partial[i+1:]
+	}
+}
+
+// Compiled is how many packages have been compiled so far.
+func (c *packageCounter) Compiled() int { return int(c.n.Load()) }
+
+// reportProgress prints each binary as it appears in dir, and every 5 s how
+// many packages have been compiled out of total (when known), until the
+// returned stop function is called.
+func reportProgress(w io.Writer, dir string, todo []Binary, start time.Time, compiled *packageCounter, total int) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -391,13 +454,19 @@ func reportProgress(w io.Writer, dir string, todo []Binary, start time.Time) (st
 				}
 				if _, err := os.Stat(filepath.Join(dir, execName(b.Package))); err == nil {
 					seen[b.Name] = true
-					lastNews = time.Now()
 					fmt.Fprintf(w, "[%d/%d] %s linked after %s\n", len(seen), len(todo), b.Name, time.Since(start).Round(time.Second))
 				}
 			}
-			if time.Since(lastNews) >= 30*time.Second {
+			if time.Since(lastNews) >= 5*time.Second {
 				lastNews = time.Now()
-				fmt.Fprintf(w, "      still compiling: %s elapsed, %d of %d binaries linked\n", time.Since(start).Round(time.Second), len(seen), len(todo))
+				n := compiled.Compiled()
+				switch {
+				case total > 0:
+					fmt.Fprintf(w, "      compiled %d of %d packages (%d%%), %d of %d binaries linked, %s elapsed\n",
+						min(n, total), total, 100*min(n, total)/total, len(seen), len(todo), time.Since(start).Round(time.Second))
+				default:
+					fmt.Fprintf(w, "      compiled %d packages, %d of %d binaries linked, %s elapsed\n", n, len(seen), len(todo), time.Since(start).Round(time.Second))
+				}
 			}
 		}
 	}()

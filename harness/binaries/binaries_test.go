@@ -83,6 +83,26 @@ func TestEnsureBuildsOnceAndReuses(t *testing.T) {
 	}
 }
 
+func TestCacheRootIsPrivate(t *testing.T) {
+	tools, bins := fakeTools(t, false)
+	// A cache root that exists already, readable by all, is tightened: it
+	// also holds cluster certificates, keys and kubeconfigs.
+	cache := filepath.Join(t.TempDir(), "cache")
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ensure(t, t.Context(), tools, cache, bins); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := fi.Mode().Perm(); mode != 0o700 {
+		t.Errorf("cache root mode = %o, want 700", mode)
+	}
+}
+
 func TestKeyFollowsPinnedVersions(t *testing.T) {
 	tools, _ := fakeTools(t, false)
 	k1, err := Key(tools)
@@ -275,5 +295,22 @@ func TestLockWaitHonoursContext(t *testing.T) {
 	}
 	if !strings.Contains(progress.String(), "another process is building") {
 		t.Errorf("waiting was not reported: %q", progress.String())
+	}
+}
+
+func TestPackageCounterCountsPackagesAndPassesErrorsOn(t *testing.T) {
+	var out bytes.Buffer
+	c := &packageCounter{out: &out}
+	// Written in odd pieces, as a pipe delivers them.
+	for _, chunk := range []string{"k8s.io/api/core/v1\nk8s.io/apim", "achinery/pkg/runtime\n# k8s.io/broken\n", "broken/x.go:3:1: syntax error\nmain\n"} {
+		if _, err := c.Write([]byte(chunk)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := c.Compiled(); got != 3 {
+		t.Errorf("Compiled() = %d, want 3 (two library packages and main)", got)
+	}
+	if want := "# k8s.io/broken\nbroken/x.go:3:1: syntax error\n"; out.String() != want {
+		t.Errorf("passed on %q, want the error lines %q", out.String(), want)
 	}
 }

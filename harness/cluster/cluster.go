@@ -75,6 +75,7 @@ type options struct {
 	kindImage     string
 	kubeconfig    string // existing provider
 	configFile    string // provider-native extra config (e2e-framework)
+	listen        string // API server listen address; "" is loopback
 	switchContext bool
 }
 
@@ -96,9 +97,6 @@ func WithAPIServerPort(port int) Option { return func(o *options) { o.apiServerP
 // WithNodes sets how many simulated nodes a kwok cluster gets (default 3).
 func WithNodes(n int) Option { return func(o *options) { o.nodes = n } }
 
-// WithWaitTimeout bounds how long Up waits for a new cluster to be ready.
-func WithWaitTimeout(d time.Duration) Option { return func(o *options) { o.waitTimeout = d } }
-
 // WithCacheDir sets where binaries and cluster state live (default:
 // binaries.CacheRoot()).
 func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
@@ -117,13 +115,19 @@ func WithKindNodeImage(image string) Option { return func(o *options) { o.kindIm
 // KUBECONFIG, then ~/.kube/config).
 func WithKubeconfig(path string) Option { return func(o *options) { o.kubeconfig = path } }
 
+// WithListen makes the API server listen on addr (for example 0.0.0.0, so
+// that an audience's machines can reach it) instead of loopback only.
+// Every other component, etcd above all, stays on loopback.
+func WithListen(addr string) Option { return func(o *options) { o.listen = addr } }
+
 // WithSwitchContext controls whether Up adds the cluster's context to the
 // default kubeconfig and makes it current, as kind and kwokctl do
 // (default true).
 func WithSwitchContext(on bool) Option { return func(o *options) { o.switchContext = on } }
 
 // Env is the environment NewFromEnv reads: CLUSTER_PROVIDER, CLUSTER_NAME,
-// CLUSTER_API_PORT, CLUSTER_NODES, KIND_CONFIG, KIND_NODE_IMAGE, KUBECONFIG.
+// CLUSTER_API_PORT, CLUSTER_NODES, CLUSTER_LISTEN, KIND_CONFIG,
+// KIND_NODE_IMAGE, KUBECONFIG.
 func Env(getenv func(string) string) ([]Option, error) {
 	var opts []Option
 	if v := getenv("CLUSTER_PROVIDER"); v != "" {
@@ -143,6 +147,9 @@ func Env(getenv func(string) string) ([]Option, error) {
 			}
 			opts = append(opts, e.set(n))
 		}
+	}
+	if v := getenv("CLUSTER_LISTEN"); v != "" {
+		opts = append(opts, WithListen(v))
 	}
 	if v := getenv("KIND_CONFIG"); v != "" {
 		opts = append(opts, WithKindConfig(v))
@@ -220,12 +227,25 @@ func (p *Provider) init() error {
 		}
 		o.cacheDir = root
 	}
-	switch o.provider {
-	case Kwok:
+	newBackend, ok := backends[o.provider]
+	if !ok {
+		return fmt.Errorf("%w %q (CLUSTER_PROVIDER): valid providers are %s", ErrUnknownProvider, o.provider, strings.Join(Providers, ", "))
+	}
+	b, err := newBackend(o)
+	if err != nil {
+		return fmt.Errorf("%s provider: %w", o.provider, err)
+	}
+	p.b = b
+	return nil
+}
+
+// backends makes each provider's backend from the options.
+var backends = map[string]func(o *options) (backend.Backend, error){
+	Kwok: func(o *options) (backend.Backend, error) {
 		if o.repoDir == "" {
 			root, err := repo.Root("")
 			if err != nil {
-				return fmt.Errorf("kwok provider: %w", err)
+				return nil, err
 			}
 			o.repoDir = root
 		}
@@ -233,15 +253,12 @@ func (p *Provider) init() error {
 			return binaries.Ensure(ctx, binaries.WithToolsDir(filepath.Join(o.repoDir, "tools")),
 				binaries.WithCacheDir(o.cacheDir), binaries.WithProgress(o.log), binaries.WithOnly(only...))
 		}
-		p.b = kwok.New(o.name, o.cacheDir, filepath.Join(o.repoDir, "kwok"), bins)
-	case Kind:
-		p.b = kind.New(o.name, o.cacheDir, o.kindConfig, o.kindImage)
-	case Existing:
-		p.b = existing.New(o.kubeconfig)
-	default:
-		return fmt.Errorf("%w %q (CLUSTER_PROVIDER): valid providers are %s", ErrUnknownProvider, o.provider, strings.Join(Providers, ", "))
-	}
-	return nil
+		return kwok.New(o.name, o.cacheDir, filepath.Join(o.repoDir, "kwok"), bins), nil
+	},
+	Kind: func(o *options) (backend.Backend, error) {
+		return kind.New(o.name, o.cacheDir, o.kindConfig, o.kindImage), nil
+	},
+	Existing: func(o *options) (backend.Backend, error) { return existing.New(o.kubeconfig), nil },
 }
 
 // Name is the cluster name.
@@ -253,6 +270,26 @@ func (p *Provider) ProviderName() string { return p.o.provider }
 // KubeconfigPath is the cluster's standalone kubeconfig: a stable path
 // under the cache directory for kwok and kind, KUBECONFIG for existing.
 func (p *Provider) KubeconfigPath() string { return p.b.KubeconfigPath() }
+
+// ErrNoCluster means the named cluster has not been created.
+var ErrNoCluster = errors.New("cluster does not exist")
+
+// RequireExisting fails with ErrNoCluster, saying how to create it, unless
+// the cluster exists: for commands that only make sense on a cluster
+// someone brought up already.
+func (p *Provider) RequireExisting(ctx context.Context) error {
+	if p.err != nil {
+		return p.err
+	}
+	exists, err := p.b.Exists(ctx)
+	if err != nil {
+		return fmt.Errorf("%s cluster %q: %w", p.o.provider, p.o.name, err)
+	}
+	if !exists {
+		return fmt.Errorf("%w: %s cluster %q; create it with `CLUSTER_NAME=%s go tool mage cluster:up`", ErrNoCluster, p.o.provider, p.o.name, p.o.name)
+	}
+	return nil
+}
 
 // RESTConfig loads a client configuration for the cluster.
 func (p *Provider) RESTConfig() (*rest.Config, error) { return restConfig(p.KubeconfigPath()) }
@@ -285,9 +322,6 @@ func (p *Provider) Up(ctx context.Context) (created bool, err error) {
 	if exists {
 		return false, p.reuse(ctx, start)
 	}
-	if p.o.provider == Existing {
-		return false, p.b.Create(ctx, backend.CreateOptions{})
-	}
 	if err := checkPortFree(p.o.apiServerPort); err != nil {
 		return false, err
 	}
@@ -318,17 +352,17 @@ func (p *Provider) Up(ctx context.Context) (created bool, err error) {
 }
 
 // createAndWait creates the cluster and waits until it is healthy, both
-// within one deadline: the wait timeout, plus time for kind, which may have
-// to pull its node image and waits up to 3 minutes for its own readiness.
-// A control plane that never comes up must not hang the caller.
+// within one deadline: the wait timeout, plus the backend's allowance for
+// slow creation. A control plane that never comes up must not hang the
+// caller, and one whose component dies fails at once (Backend.Check).
 func (p *Provider) createAndWait(ctx context.Context) error {
-	timeout := p.o.waitTimeout
-	if p.o.provider == Kind {
-		timeout += kindCreateAllowance
-	}
+	timeout := p.o.waitTimeout + p.b.CreateAllowance()
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	err := p.b.Create(dctx, backend.CreateOptions{ConfigFile: p.o.configFile, APIServerPort: p.o.apiServerPort, Nodes: p.o.nodes, Log: p.o.log})
+	if p.o.listen != "" {
+		p.logf("WARNING: CLUSTER_LISTEN=%s: the API server of cluster %q will accept connections from the network on %s; etcd and every other component stay on loopback", p.o.listen, p.o.name, p.o.listen)
+	}
+	err := p.b.Create(dctx, backend.CreateOptions{ConfigFile: p.o.configFile, APIServerPort: p.o.apiServerPort, Nodes: p.o.nodes, Log: p.o.log, Listen: p.o.listen})
 	if err == nil {
 		err = p.waitReady(dctx, timeout)
 	}
@@ -338,12 +372,9 @@ func (p *Provider) createAndWait(ctx context.Context) error {
 	return err
 }
 
-// kindCreateAllowance is the extra time a kind cluster gets to come up.
-const kindCreateAllowance = 5 * time.Minute
-
 func (p *Provider) reuse(ctx context.Context, start time.Time) error {
 	h, err := checkHealth(ctx, p.KubeconfigPath())
-	if err != nil && p.o.provider != Existing {
+	if err != nil && p.b.Managed() {
 		p.logf("%s cluster %q exists but is not healthy (%v); restarting it ...", p.o.provider, p.o.name, err)
 		if serr := p.b.Start(ctx); serr != nil {
 			err = errors.Join(err, serr)
@@ -353,12 +384,12 @@ func (p *Provider) reuse(ctx context.Context, start time.Time) error {
 	}
 	if err != nil {
 		hint := "run `go tool mage cluster:down` and then `go tool mage cluster:up`"
-		if p.o.provider == Existing {
+		if !p.b.Managed() {
 			hint = "check that the cluster in KUBECONFIG is running and reachable"
 		}
 		return fmt.Errorf("%s cluster %q: %w; %s", p.o.provider, p.o.name, err, hint)
 	}
-	if p.o.provider != Existing {
+	if p.b.Managed() {
 		if err := p.useContext(); err != nil {
 			return err
 		}
@@ -380,8 +411,8 @@ func (p *Provider) Down(ctx context.Context) error {
 		// delete the cluster it pointed at before.
 		return p.err
 	}
-	if p.o.provider == Existing {
-		p.logf("existing provider: leaving the cluster in %s alone", p.KubeconfigPath())
+	if !p.b.Managed() {
+		p.logf("%s provider: leaving the cluster in %s alone", p.o.provider, p.KubeconfigPath())
 		return nil
 	}
 	exists, err := p.b.Exists(ctx)

@@ -111,6 +111,17 @@ func TestUpRefusesTakenPortBeforeCreating(t *testing.T) {
 	}
 }
 
+func TestRequireExistingNamesTheFix(t *testing.T) {
+	p, err := New(WithRepoDir(repoRoot(t)), WithCacheDir(t.TempDir()), WithName("learner"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.RequireExisting(t.Context())
+	if !errors.Is(err, ErrNoCluster) || !strings.Contains(err.Error(), "CLUSTER_NAME=learner go tool mage cluster:up") {
+		t.Fatalf("want ErrNoCluster with the command that creates it, got %v", err)
+	}
+}
+
 func TestExistingNeverCreates(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope.yaml")
 	p, err := New(WithProvider(Existing), WithKubeconfig(missing), WithCacheDir(t.TempDir()))

@@ -75,12 +75,19 @@ func nodeReady(n *corev1.Node) bool {
 // waitReady polls the health check until it passes or timeout elapses.
 func (p *Provider) waitReady(ctx context.Context, timeout time.Duration) error {
 	var last error
+	var fault error
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		if fault = p.b.Check(ctx); fault != nil {
+			return false, fault
+		}
 		_, last = checkHealth(ctx, p.KubeconfigPath())
 		return last == nil, nil
 	})
 	if err == nil {
 		return nil
+	}
+	if fault != nil {
+		return fmt.Errorf("%w: %w", ErrNotReady, fault)
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
+	"github.com/kubeworkshop/kubeworkshop/harness/exposure"
 )
 
 // Severity of a doctor finding.
@@ -53,7 +54,35 @@ func (r *Runner) Doctor(ctx context.Context, getenv func(string) string) []Check
 		checkContainerRuntime(ctx, getenv("CLUSTER_PROVIDER") == cluster.Kind),
 		checkNetns(ctx),
 		checkDisk(),
+		checkExposure(),
 	}
+}
+
+// checkExposure fails when a process of any workshop kwok cluster on this
+// machine listens on an address other than loopback: every component binds
+// 127.0.0.1 unless CLUSTER_LISTEN opted the API server in.
+func checkExposure() Check {
+	c := Check{Name: "cluster listeners"}
+	root, err := binaries.CacheRoot()
+	if err != nil {
+		return Check{Name: c.Name, Severity: Warn, Detail: err.Error()}
+	}
+	pids := exposure.ProcessesMentioning(filepath.Join(root, "kwok", "clusters") + "/")
+	ls, err := exposure.Listeners(pids)
+	if err != nil {
+		return Check{Name: c.Name, Severity: Warn, Detail: err.Error()}
+	}
+	if exposed := exposure.Exposed(ls); len(exposed) > 0 {
+		names := make([]string, len(exposed))
+		for i, l := range exposed {
+			names[i] = l.String()
+		}
+		c.Severity, c.Detail = Fail, "reachable from the network: "+strings.Join(names, "; ")
+		c.Fix = "recreate the cluster without CLUSTER_LISTEN (`go tool mage cluster:down cluster:up`) unless you exposed its API server on purpose"
+		return c
+	}
+	c.Detail = fmt.Sprintf("%d listening sockets of %d cluster processes, all on loopback", len(ls), len(pids))
+	return c
 }
 
 // PrintChecks prints the findings as a table and reports whether any failed.

@@ -13,9 +13,11 @@ var ErrNoNetworkNamespace = errors.New("network namespaces are unavailable")
 
 // OfflineEnv is the environment of the offline re-run: no module proxy,
 // and a cluster of its own (the namespace has its own loopback, so a
-// cluster started outside it is unreachable from inside).
+// cluster started outside it is unreachable from inside). The race
+// detector is off there: the same unit tests ran with it already, and the
+// offline run is about the network.
 func OfflineEnv(clusterName string) []string {
-	return []string{"GOPROXY=off", "GOFLAGS=-mod=mod", "CLUSTER_NAME=" + clusterName + "-offline"}
+	return []string{"GOPROXY=off", "GOFLAGS=-mod=mod", "CLUSTER_NAME=" + clusterName + "-offline", RaceEnv + "="}
 }
 
 // CheckNetworkNamespaces reports whether `unshare -n` can create a network

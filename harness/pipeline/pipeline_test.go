@@ -72,6 +72,8 @@ func TestSuitesFindsOnlyE2EPackages(t *testing.T) {
 		{"smoke", "smoke"},
 		{"01-x", "demos/01-x/e2e"},
 		{"demos/01-x/e2e/", "demos/01-x/e2e"},
+		{"smoke, 01-x", "demos/01-x/e2e,smoke"},
+		{"smoke,nope", "smoke"},
 	} {
 		sel, err := SelectSuites(suites, tt.want)
 		if err != nil {
@@ -91,6 +93,37 @@ func TestSuitesFindsOnlyE2EPackages(t *testing.T) {
 	}
 	if _, err := SelectSuites(suites, "x"); !errors.Is(err, ErrNoSuite) {
 		t.Errorf("a partial path element must not match, got %v", err)
+	}
+}
+
+func TestParseTestJSON(t *testing.T) {
+	events := `{"Action":"start","Package":"a"}
+{"Action":"run","Package":"a","Test":"TestX"}
+{"Action":"fail","Package":"a","Test":"TestX"}
+{"Action":"fail","Package":"a"}
+# build output, not an event
+{"Action":"pass","Package":"b","Test":"TestY"}
+{"Action":"pass","Package":"b"}
+{"Action":"output","Package":"c","Output":"no result"}
+`
+	got, err := ParseTestJSON(strings.NewReader(events))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["a"] != false || got["b"] != true {
+		t.Errorf("outcomes = %v, want a failed, b passed, nothing for c", got)
+	}
+}
+
+func TestPrintSoak(t *testing.T) {
+	var b strings.Builder
+	if err := PrintSoak(&b, []SoakResult{{Suite: "smoke", Passed: 20}, {Suite: "demos/04-operator/e2e", Passed: 18, Failed: 2, Failures: []int{3, 17}}}, 20); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"SUITE", "smoke  ", "20/20", "18/20", "3 17"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
 	}
 }
 

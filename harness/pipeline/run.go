@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 )
 
 // Runner runs the pipeline's commands from the repository root.
@@ -38,17 +40,19 @@ func (r *Runner) Logf(format string, args ...any) {
 	fmt.Fprintf(r.errw(), "==> "+format+"\n", args...)
 }
 
-// command builds a command run from the repository root whose whole process
-// group gets SIGINT when ctx ends (Ctrl-C reaches test binaries and what
-// they started), and SIGKILL a few seconds later.
+// stopper is the pipeline's stop policy: when ctx ends the command's whole
+// process group gets SIGINT, as from a terminal's Ctrl-C (go test and the
+// e2e suites clean up on it), and SIGKILL 3 s later, within mage's 5-second
+// grace period.
+var stopper = proc.New(proc.WithStopSignal(syscall.SIGINT), proc.WithGrace(3*time.Second))
+
+// command builds a command run from the repository root with the
+// pipeline's stop policy.
 func (r *Runner) command(ctx context.Context, env []string, name string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := stopper.Command(ctx, name, args...)
 	cmd.Dir = r.Root
 	cmd.Env = append(append(os.Environ(), r.Env...), env...)
 	cmd.Stdout, cmd.Stderr = r.out(), r.errw()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) }
-	cmd.WaitDelay = 3 * time.Second
 	return cmd
 }
 

@@ -80,18 +80,22 @@ func hasBuildTag(path, tag string) bool {
 	return false
 }
 
-// SelectSuites keeps the suites whose name equals want or has want as one
-// of its path elements (SUITE=smoke, SUITE=demos/01-pod-lister/e2e,
-// SUITE=01-pod-lister). Empty want keeps all.
+// SelectSuites keeps the suites whose name equals one of the
+// comma-separated wants or has it as one of its path elements
+// (SUITE=smoke, SUITE=demos/01-pod-lister/e2e, SUITE=01-pod-lister,smoke).
+// Empty want keeps all.
 func SelectSuites(all []Suite, want string) ([]Suite, error) {
 	if want == "" {
 		return all, nil
 	}
-	want = strings.Trim(filepath.ToSlash(want), "/")
 	var out []Suite
 	for _, s := range all {
-		if s.Name == want || strings.Contains("/"+s.Name+"/", "/"+want+"/") {
-			out = append(out, s)
+		for _, w := range strings.Split(want, ",") {
+			w = strings.Trim(filepath.ToSlash(strings.TrimSpace(w)), "/")
+			if w != "" && (s.Name == w || strings.Contains("/"+s.Name+"/", "/"+w+"/")) {
+				out = append(out, s)
+				break
+			}
 		}
 	}
 	if len(out) == 0 {
@@ -104,9 +108,18 @@ func SelectSuites(all []Suite, want string) ([]Suite, error) {
 	return out, nil
 }
 
+// RaceEnv is the environment variable that turns on the race detector for
+// the unit tests (TEST_RACE=1); CI sets it, so a data race fails CI.
+const RaceEnv = "TEST_RACE"
+
 // UnitTests runs every test that needs no cluster: go test ./... without
-// the e2e tag (envtest suites included).
-func (r *Runner) UnitTests(ctx context.Context) error {
+// the e2e tag (envtest suites included), with the race detector when race
+// is true.
+func (r *Runner) UnitTests(ctx context.Context, race bool) error {
+	if race {
+		r.Logf("unit tests: go test -race ./...")
+		return r.gotestsum(ctx, nil, "unit", "-race", "./...")
+	}
 	r.Logf("unit tests: go test ./...")
 	return r.gotestsum(ctx, nil, "unit", "./...")
 }

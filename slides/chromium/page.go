@@ -2,11 +2,18 @@ package chromium
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/fetch"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
 )
 
 // PageOptions configures a new page.
@@ -21,13 +28,11 @@ type PageOptions struct {
 
 // Page is one browser tab.
 type Page struct {
-	b         *Browser
-	targetID  string
-	sessionID string
-	origin    string
+	ctx    context.Context // the tab's chromedp context
+	cancel context.CancelFunc
+	origin string
 
 	mu       sync.Mutex
-	loaded   chan struct{} // closed by the next load event
 	problems []string
 	external []string
 }
@@ -40,134 +45,94 @@ func (b *Browser) NewPage(ctx context.Context, opts PageOptions) (*Page, error) 
 	if opts.Height == 0 {
 		opts.Height = 800
 	}
-	var target struct {
-		TargetID string `json:"targetId"`
+	p := &Page{origin: strings.TrimSuffix(opts.Origin, "/")}
+	p.ctx, p.cancel = chromedp.NewContext(b.ctx, chromedp.WithListener(p.onEvent))
+	// The first Run opens the tab and ties it to the context it gets, so it
+	// runs on p.ctx; ctx may only cut it short.
+	stop := context.AfterFunc(ctx, p.cancel)
+	err := chromedp.Do(p.ctx, chromedp.EmulateViewport(int64(opts.Width), int64(opts.Height)))
+	stop()
+	if err == nil && p.origin != "" {
+		_, err = call(ctx, p, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*"}}})
 	}
-	if err := b.conn.call(ctx, "", "Target.createTarget", map[string]any{"url": "about:blank"}, &target); err != nil {
+	if err != nil {
+		p.cancel()
 		return nil, fmt.Errorf("opening tab: %w", err)
-	}
-	var attached struct {
-		SessionID string `json:"sessionId"`
-	}
-	if err := b.conn.call(ctx, "", "Target.attachToTarget", map[string]any{"targetId": target.TargetID, "flatten": true}, &attached); err != nil {
-		return nil, fmt.Errorf("attaching to tab: %w", err)
-	}
-	p := &Page{b: b, targetID: target.TargetID, sessionID: attached.SessionID, origin: strings.TrimSuffix(opts.Origin, "/")}
-	b.conn.handle(p.sessionID, p.onEvent)
-
-	setup := []struct {
-		method string
-		params any
-	}{
-		{"Page.enable", nil},
-		{"Runtime.enable", nil},
-		{"Log.enable", nil},
-		{"Emulation.setDeviceMetricsOverride", map[string]any{
-			"width": opts.Width, "height": opts.Height, "deviceScaleFactor": 1, "mobile": false,
-		}},
-	}
-	if p.origin != "" {
-		setup = append(setup, struct {
-			method string
-			params any
-		}{"Fetch.enable", map[string]any{"patterns": []map[string]any{{"urlPattern": "*"}}}})
-	}
-	for _, s := range setup {
-		if err := b.conn.call(ctx, p.sessionID, s.method, s.params, nil); err != nil {
-			p.Close(ctx)
-			return nil, fmt.Errorf("setting up tab: %w", err)
-		}
 	}
 	return p, nil
 }
 
-// onEvent records what the page reports. It runs on the connection's
-// reader goroutine.
-func (p *Page) onEvent(method string, params json.RawMessage) {
-	switch method {
-	case "Page.loadEventFired":
-		p.mu.Lock()
-		if p.loaded != nil {
-			close(p.loaded)
-			p.loaded = nil
-		}
-		p.mu.Unlock()
-	case "Runtime.consoleAPICalled":
-		var ev struct {
-			Type string `json:"type"`
-			Args []struct {
-				Value       any    `json:"value"`
-				Description string `json:"description"`
-			} `json:"args"`
-		}
-		if json.Unmarshal(params, &ev) == nil && (ev.Type == "error" || ev.Type == "assert") {
-			var parts []string
-			for _, a := range ev.Args {
-				if a.Description != "" {
-					parts = append(parts, a.Description)
-				} else {
-					parts = append(parts, fmt.Sprint(a.Value))
-				}
-			}
-			p.addProblem("console." + ev.Type + ": " + strings.Join(parts, " "))
-		}
-	case "Runtime.exceptionThrown":
-		var ev struct {
-			Details struct {
-				Text      string `json:"text"`
-				URL       string `json:"url"`
-				Line      int    `json:"lineNumber"`
-				Exception struct {
-					Description string `json:"description"`
-				} `json:"exception"`
-			} `json:"exceptionDetails"`
-		}
-		if json.Unmarshal(params, &ev) == nil {
-			d := ev.Details
-			p.addProblem(fmt.Sprintf("uncaught exception at %s:%d: %s %s", d.URL, d.Line+1, d.Text, d.Exception.Description))
-		}
-	case "Log.entryAdded":
-		var ev struct {
-			Entry struct {
-				Source string `json:"source"`
-				Level  string `json:"level"`
-				Text   string `json:"text"`
-				URL    string `json:"url"`
-			} `json:"entry"`
-		}
-		if json.Unmarshal(params, &ev) == nil && ev.Entry.Level == "error" {
-			e := ev.Entry
-			// The browser asks every site for a favicon on its own; a
-			// missing one is not an error of the page.
-			if strings.HasSuffix(e.URL, "/favicon.ico") {
-				return
-			}
-			p.addProblem(fmt.Sprintf("%s error: %s %s", e.Source, e.Text, e.URL))
-		}
-	case "Fetch.requestPaused":
-		var ev struct {
-			RequestID string `json:"requestId"`
-			Request   struct {
-				URL string `json:"url"`
-			} `json:"request"`
-		}
-		if json.Unmarshal(params, &ev) != nil {
-			return
-		}
-		if p.allowed(ev.Request.URL) {
-			_, _ = p.b.conn.send(p.sessionID, "Fetch.continueRequest", map[string]any{"requestId": ev.RequestID}, nil)
-			return
-		}
-		p.mu.Lock()
-		p.external = append(p.external, ev.Request.URL)
-		p.mu.Unlock()
-		_, _ = p.b.conn.send(p.sessionID, "Fetch.fulfillRequest", map[string]any{
-			"requestId":       ev.RequestID,
-			"responseCode":    200,
-			"responseHeaders": []map[string]string{{"name": "Content-Type", "value": "text/plain"}},
-			"body":            "",
-		}, nil)
+// run runs an action in p's tab, bounded by ctx as well as by the tab's life.
+func run[T any](ctx context.Context, p *Page, action chromedp.Action[T]) (T, error) {
+	tctx, cancel := context.WithCancel(p.ctx)
+	defer cancel()
+	defer context.AfterFunc(ctx, cancel)()
+	v, err := chromedp.Run(tctx, action)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("%w: %w", ctx.Err(), err)
 	}
+	return v, err
+}
+
+// call sends one protocol command to p's tab.
+func call[P, R any](ctx context.Context, p *Page, cmd cdp.Command[P, R], params P) (R, error) {
+	return run(ctx, p, func(ctx context.Context, t *chromedp.Target) (R, error) {
+		return cdp.Call(ctx, t, cmd, params)
+	})
+}
+
+// onEvent records what the page reports. chromedp calls it on the tab's
+// reader goroutine, so it never waits for a command's result.
+func (p *Page) onEvent(ev any) {
+	switch ev := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		if ev.Type != runtime.ConsoleAPICalledTypeError && ev.Type != runtime.ConsoleAPICalledTypeAssert {
+			return
+		}
+		var parts []string
+		for _, a := range ev.Args {
+			var s string
+			if a.Description != "" || json.Unmarshal(a.Value, &s) != nil {
+				s = a.Description + string(a.UnserializableValue)
+			}
+			parts = append(parts, s)
+		}
+		p.addProblem("console." + string(ev.Type) + ": " + strings.Join(parts, " "))
+	case *runtime.EventExceptionThrown:
+		d := ev.ExceptionDetails
+		desc := ""
+		if d.Exception != nil {
+			desc = d.Exception.Description
+		}
+		p.addProblem(fmt.Sprintf("uncaught exception at %s:%d: %s %s", d.URL, d.LineNumber+1, d.Text, desc))
+	case *cdplog.EventEntryAdded:
+		e := ev.Entry
+		// The browser asks every site for a favicon on its own; a missing
+		// one is not an error of the page.
+		if e.Level != cdplog.EntryLevelError || strings.HasSuffix(e.URL, "/favicon.ico") {
+			return
+		}
+		p.addProblem(fmt.Sprintf("%s error: %s %s", e.Source, e.Text, e.URL))
+	case *fetch.EventRequestPaused:
+		go p.answer(ev.RequestID, ev.Request.URL)
+	}
+}
+
+// answer lets a paused request through when it stays on the page's origin
+// and answers it with an empty response otherwise.
+func (p *Page) answer(id fetch.RequestID, url string) {
+	if p.allowed(url) {
+		_, _ = chromedp.Call(p.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: id})
+		return
+	}
+	p.mu.Lock()
+	p.external = append(p.external, url)
+	p.mu.Unlock()
+	_, _ = chromedp.Call(p.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
+		RequestID:       id,
+		ResponseCode:    200,
+		ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "text/plain"}},
+	})
 }
 
 // allowed reports whether a request may reach the network.
@@ -204,52 +169,21 @@ func (p *Page) External() []string {
 // the current one only in its fragment does not load a new document; open
 // a new page for that.
 func (p *Page) Navigate(ctx context.Context, url string) error {
-	loaded := make(chan struct{})
-	p.mu.Lock()
-	p.loaded = loaded
-	p.mu.Unlock()
-	var nav struct {
-		ErrorText string `json:"errorText"`
-	}
-	if err := p.b.conn.call(ctx, p.sessionID, "Page.navigate", map[string]any{"url": url}, &nav); err != nil {
+	if _, err := run(ctx, p, chromedp.Navigate(url)); err != nil {
 		return fmt.Errorf("loading %s: %w", url, err)
 	}
-	if nav.ErrorText != "" {
-		return fmt.Errorf("loading %s: %s", url, nav.ErrorText)
-	}
-	select {
-	case <-loaded:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for %s to load: %w", url, ctx.Err())
-	}
+	return nil
 }
 
 // Eval evaluates a JavaScript expression in the page, waits for it if it
 // is a promise, and decodes its JSON value into out (which may be nil).
 func (p *Page) Eval(ctx context.Context, expr string, out any) error {
-	var res struct {
-		Result struct {
-			Value json.RawMessage `json:"value"`
-		} `json:"result"`
-		Exception *struct {
-			Text      string `json:"text"`
-			Exception struct {
-				Description string `json:"description"`
-			} `json:"exception"`
-		} `json:"exceptionDetails"`
-	}
-	err := p.b.conn.call(ctx, p.sessionID, "Runtime.evaluate", map[string]any{
-		"expression": expr, "returnByValue": true, "awaitPromise": true,
-	}, &res)
+	raw, err := run(ctx, p, chromedp.Evaluate[[]byte](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
-		return err
+		return fmt.Errorf("evaluating script: %w", err)
 	}
-	if res.Exception != nil {
-		return fmt.Errorf("evaluating script: %s %s", res.Exception.Text, res.Exception.Exception.Description)
-	}
-	if out != nil && len(res.Result.Value) > 0 {
-		if err := json.Unmarshal(res.Result.Value, out); err != nil {
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
 			return fmt.Errorf("decoding script result: %w", err)
 		}
 	}
@@ -259,7 +193,7 @@ func (p *Page) Eval(ctx context.Context, expr string, out any) error {
 // EmulateMedia makes CSS media queries see the given media type ("print"
 // or "screen"); "" restores the default.
 func (p *Page) EmulateMedia(ctx context.Context, media string) error {
-	if err := p.b.conn.call(ctx, p.sessionID, "Emulation.setEmulatedMedia", map[string]any{"media": media}, nil); err != nil {
+	if _, err := call(ctx, p, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: media}); err != nil {
 		return fmt.Errorf("emulating %q media: %w", media, err)
 	}
 	return nil
@@ -267,15 +201,9 @@ func (p *Page) EmulateMedia(ctx context.Context, media string) error {
 
 // Screenshot returns a PNG of the viewport.
 func (p *Page) Screenshot(ctx context.Context) ([]byte, error) {
-	var res struct {
-		Data string `json:"data"`
-	}
-	if err := p.b.conn.call(ctx, p.sessionID, "Page.captureScreenshot", map[string]any{"format": "png"}, &res); err != nil {
-		return nil, fmt.Errorf("taking screenshot: %w", err)
-	}
-	png, err := base64.StdEncoding.DecodeString(res.Data)
+	png, err := run(ctx, p, chromedp.CaptureScreenshot())
 	if err != nil {
-		return nil, fmt.Errorf("decoding screenshot: %w", err)
+		return nil, fmt.Errorf("taking screenshot: %w", err)
 	}
 	return png, nil
 }
@@ -289,35 +217,28 @@ type PDFOptions struct {
 // PrintPDF prints the page as the browser's print preview would, with
 // backgrounds and no header or footer, and returns the PDF.
 func (p *Page) PrintPDF(ctx context.Context, opts PDFOptions) ([]byte, error) {
-	params := map[string]any{
-		"printBackground":     true,
-		"displayHeaderFooter": false,
-		"marginTop":           0, "marginBottom": 0, "marginLeft": 0, "marginRight": 0,
+	params := page.PrintToPDFParams{
+		PrintBackground:     new(true),
+		DisplayHeaderFooter: new(false),
+		MarginTop:           new(0.0),
+		MarginBottom:        new(0.0),
+		MarginLeft:          new(0.0),
+		MarginRight:         new(0.0),
 	}
 	if opts.PaperWidth > 0 && opts.PaperHeight > 0 {
-		params["paperWidth"] = opts.PaperWidth
-		params["paperHeight"] = opts.PaperHeight
+		params.PaperWidth, params.PaperHeight = opts.PaperWidth, opts.PaperHeight
 	} else {
-		params["preferCSSPageSize"] = true
+		params.PreferCSSPageSize = new(true)
 	}
-	var res struct {
-		Data string `json:"data"`
-	}
-	if err := p.b.conn.call(ctx, p.sessionID, "Page.printToPDF", params, &res); err != nil {
+	res, err := call(ctx, p, page.PrintToPDF, params)
+	if err != nil {
 		return nil, fmt.Errorf("printing to PDF: %w", err)
 	}
-	pdf, err := base64.StdEncoding.DecodeString(res.Data)
-	if err != nil {
-		return nil, fmt.Errorf("decoding PDF: %w", err)
-	}
-	return pdf, nil
+	return res.Data, nil
 }
 
 // Close closes the tab.
-func (p *Page) Close(ctx context.Context) error {
-	p.b.conn.handle(p.sessionID, nil)
-	if err := p.b.conn.call(ctx, "", "Target.closeTarget", map[string]any{"targetId": p.targetID}, nil); err != nil {
-		return fmt.Errorf("closing tab: %w", err)
-	}
+func (p *Page) Close(context.Context) error {
+	p.cancel()
 	return nil
 }

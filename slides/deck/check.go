@@ -1,16 +1,20 @@
 package deck
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 
 	"golang.org/x/tools/present"
+
+	"github.com/kubeworkshop/kubeworkshop/slides/diagram"
 )
 
 // MaxSnippetLines is the longest code snippet, in displayed lines, that fits
@@ -76,6 +80,13 @@ func Check(root string) (Problems, error) {
 		}
 		all = append(all, ps...)
 	}
+	stale, err := diagram.Check(context.Background(), root)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range stale {
+		all = append(all, Problem{Deck: p.Source, Msg: p.Msg})
+	}
 	return all, nil
 }
 
@@ -111,6 +122,60 @@ type checker struct {
 	dir      string // directory of the deck on disk
 	targets  map[string]bool
 	problems Problems
+
+	// scripts maps each script shown on the current slide to its line;
+	// outputs holds the recorded outputs the slide shows.
+	scripts map[string]int
+	outputs map[string]bool
+	sums    map[string]string // SumsFile, read when first needed
+}
+
+// endSlide checks that every script the slide showed has its recorded
+// output on the same slide, recorded from the script as it is now, and
+// starts the next slide.
+func (c *checker) endSlide() {
+	for script, line := range c.scripts {
+		out := OutputFor(script)
+		if !c.outputs[out] {
+			c.addf(line, "%s is shown without its output: add .code %s to the slide", script, c.relTo(out))
+			continue
+		}
+		if msg := c.staleOutput(script); msg != "" {
+			c.addf(line, "%s", msg)
+		}
+	}
+	c.scripts, c.outputs = map[string]int{}, map[string]bool{}
+}
+
+// staleOutput says why the recorded output of script no longer matches
+// the script, or returns "" when it does (or when it is missing, which
+// checkCode reports).
+func (c *checker) staleOutput(script string) string {
+	if _, err := os.Stat(filepath.Join(c.root, filepath.FromSlash(OutputFor(script)))); err != nil {
+		return ""
+	}
+	data, err := os.ReadFile(filepath.Join(c.root, filepath.FromSlash(script)))
+	if err != nil {
+		return "" // checkCode reports the missing script
+	}
+	if c.sums == nil {
+		if c.sums, err = readSums(c.root); err != nil {
+			return err.Error()
+		}
+	}
+	if c.sums[path.Base(script)] != ScriptSum(data) {
+		return fmt.Sprintf("recorded output %s is stale: %s changed since it was recorded; %s", OutputFor(script), script, rerecord)
+	}
+	return ""
+}
+
+// relTo returns a root-relative slash path as the deck would name it.
+func (c *checker) relTo(p string) string {
+	rel, err := filepath.Rel(c.dir, filepath.Join(c.root, filepath.FromSlash(p)))
+	if err != nil {
+		return p
+	}
+	return filepath.ToSlash(rel)
 }
 
 func (c *checker) addf(line int, format string, args ...any) {
@@ -129,9 +194,11 @@ func checkDeck(root, deck string, targets map[string]bool) (Problems, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading deck %s: %w", deck, err)
 	}
-	c := &checker{root: root, deck: deck, dir: filepath.Dir(name), targets: targets}
+	c := &checker{root: root, deck: deck, dir: filepath.Dir(name), targets: targets,
+		scripts: map[string]int{}, outputs: map[string]bool{}}
 	lines := strings.Split(strings.ReplaceAll(string(src), "\r\n", "\n"), "\n")
 	headings := c.scanLines(lines)
+	c.endSlide()
 
 	scanClean := len(c.problems) == 0
 	doc, err := parseSource(name, src)
@@ -182,6 +249,7 @@ func (c *checker) scanLines(lines []string) []heading {
 		afterText = strings.TrimSpace(text) != "" && !isCmd && !strings.HasPrefix(text, "#")
 		switch {
 		case strings.HasPrefix(text, "## "):
+			c.endSlide()
 			headings = append(headings, heading{line: n, title: strings.TrimSpace(text[3:])})
 		case strings.HasPrefix(text, ".code ") || strings.HasPrefix(text, ".play "):
 			c.checkCode(n, text)
@@ -225,9 +293,17 @@ func (c *checker) checkCode(line int, text string) {
 	if !ok {
 		return
 	}
+	if path.Dir(rel) == ScriptsDir && strings.HasSuffix(rel, ".sh") {
+		c.scripts[rel] = line
+	}
+	if path.Dir(rel) == OutputDir {
+		c.outputs[rel] = true
+	}
 	data, err := os.ReadFile(abs)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) && path.Dir(rel) == OutputDir {
+			c.addf(line, "recorded output %s is missing; %s", rel, rerecord)
+		} else if errors.Is(err, fs.ErrNotExist) {
 			c.addf(line, "missing file %s", rel)
 		} else {
 			c.addf(line, "reading %s: %v", rel, err)

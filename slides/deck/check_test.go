@@ -71,7 +71,7 @@ Workshop Team
 ## Commands
 
 .code scripts/01-get.sh
-
+.code scripts/out/01-get.txt
 : Run it.
 
 ## Try it
@@ -87,11 +87,13 @@ func writeFixture(t *testing.T, deck string) string {
 	t.Helper()
 	root := t.TempDir()
 	files := map[string]string{
-		"demos/01-fixture/main.go":   fixtureDemo,
-		"demos/01-fixture/README.md": "# Fixture demo\n",
-		"magefiles/demo.go":          fixtureMagefile,
-		"slides/scripts/01-get.sh":   "kubectl get pods\n",
-		"slides/01-fixture.slide":    deck,
+		"demos/01-fixture/main.go":      fixtureDemo,
+		"demos/01-fixture/README.md":    "# Fixture demo\n",
+		"magefiles/demo.go":             fixtureMagefile,
+		"slides/scripts/01-get.sh":      "kubectl get pods\n",
+		"slides/scripts/out/01-get.txt": "No resources found in default namespace.\n",
+		"slides/scripts/out/SHA256SUMS": ScriptSum([]byte("kubectl get pods\n")) + "  01-get.sh\n",
+		"slides/01-fixture.slide":       deck,
 	}
 	for name, content := range files {
 		p := filepath.Join(root, filepath.FromSlash(name))
@@ -143,7 +145,23 @@ func TestCheck(t *testing.T) {
 		{
 			name: "missing script",
 			deck: replaceLine(t, goodDeck, 21, ".code scripts/01-gone.sh"),
-			want: []string{`slides/01-fixture.slide:21: missing file slides/scripts/01-gone.sh`},
+			want: []string{
+				`slides/01-fixture.slide:21: missing file slides/scripts/01-gone.sh`,
+				`slides/01-fixture.slide:21: slides/scripts/01-gone.sh is shown without its output: add .code scripts/out/01-gone.txt to the slide`,
+			},
+		},
+		{
+			name: "command without its recorded output",
+			deck: replaceLine(t, goodDeck, 22, ""),
+			want: []string{`slides/01-fixture.slide:21: slides/scripts/01-get.sh is shown without its output: add .code scripts/out/01-get.txt to the slide`},
+		},
+		{
+			name: "recorded output missing",
+			deck: replaceLine(t, goodDeck, 22, ".code scripts/out/01-gone.txt"),
+			want: []string{
+				`slides/01-fixture.slide:21: slides/scripts/01-get.sh is shown without its output: add .code scripts/out/01-get.txt to the slide`,
+				`slides/01-fixture.slide:22: recorded output slides/scripts/out/01-gone.txt is missing; run the slide scripts' e2e suite (SUITE=slides go tool mage e2e) to record it`,
+			},
 		},
 		{
 			name: "demo code without markers",
@@ -219,7 +237,10 @@ func TestCheck(t *testing.T) {
 		{
 			name: "command directly after text",
 			deck: replaceLine(t, goodDeck, 10, ".code scripts/01-get.sh"),
-			want: []string{`slides/01-fixture.slide:10: present drops ".code scripts/01-get.sh" because it directly follows text; add a blank line before it`},
+			want: []string{
+				`slides/01-fixture.slide:10: present drops ".code scripts/01-get.sh" because it directly follows text; add a blank line before it`,
+				`slides/01-fixture.slide:10: slides/scripts/01-get.sh is shown without its output: add .code scripts/out/01-get.txt to the slide`,
+			},
 		},
 		{
 			name: "fenced block cut by a shell comment",
@@ -250,6 +271,34 @@ func TestCheck(t *testing.T) {
 				t.Errorf("Err() = %v, want an error only when there are problems", problems.Err())
 			}
 		})
+	}
+}
+
+func TestCheckStaleOutput(t *testing.T) {
+	root := writeFixture(t, goodDeck)
+	script := filepath.Join(root, "slides", "scripts", "01-get.sh")
+	if err := os.WriteFile(script, []byte("kubectl get pods -A\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := "slides/01-fixture.slide:21: recorded output slides/scripts/out/01-get.txt is stale: slides/scripts/01-get.sh changed since it was recorded"
+	problems, err := CheckDeck(root, "slides/01-fixture.slide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) != 1 || !strings.HasPrefix(problems[0].String(), want) {
+		t.Fatalf("problems = %v, want one starting %q", problems, want)
+	}
+
+	// Recording the output again brings the sum up to date.
+	if err := RecordOutput(root, "slides/scripts/01-get.sh", []byte("NAMESPACE   NAME\n")); err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := CheckDeck(root, "slides/01-fixture.slide"); err != nil || len(problems) > 0 {
+		t.Fatalf("after RecordOutput: problems %v, err %v", problems, err)
+	}
+	got, err := os.ReadFile(filepath.Join(root, "slides", "scripts", "out", "01-get.txt"))
+	if err != nil || string(got) != "NAMESPACE   NAME\n" {
+		t.Errorf("recorded output = %q, %v", got, err)
 	}
 }
 

@@ -14,6 +14,11 @@
 //   - every `go tool mage ns:target` mentioned in a deck names a real target;
 //   - no slide is empty, every slide has speaker notes, the first slide is
 //     the agenda and the last slide links to a README and names a mage target;
+//   - a slide showing scripts/NAME.sh also shows its recorded output,
+//     scripts/out/NAME.txt, which exists and was recorded from the script
+//     as it is now (scripts/out/SHA256SUMS, written by RecordOutput);
+//   - every diagram source under slides/diagrams has an up-to-date SVG
+//     render (see package diagram);
 //   - no command or note directly follows a text line, and no fenced code
 //     block holds a line starting with ".", "#" or ": ": present silently
 //     drops or splits those, so the deck would not show what its source says.

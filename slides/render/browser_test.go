@@ -79,6 +79,9 @@ func viewProblems(v *View, wantSlides, wantCurrent int) []string {
 	if v.Text == 0 {
 		out = append(out, "the slide on screen has no text")
 	}
+	for _, img := range v.BrokenImages {
+		out = append(out, fmt.Sprintf("image %s did not load", img))
+	}
 	if blank, err := Blank(v.PNG); err != nil {
 		out = append(out, err.Error())
 	} else if blank {
@@ -88,8 +91,9 @@ func viewProblems(v *View, wantSlides, wantCurrent int) []string {
 }
 
 // TestDecksInBrowser opens every deck in headless Chromium, as a presenter
-// would, screenshots its first slide and its first code slide, and fails on
-// a console error, an uncaught exception, a failed load or a blank page.
+// would, screenshots its first slide, its first code slide and every slide
+// with a diagram, and fails on a console error, an uncaught exception, a
+// failed load, an image that did not load or a blank page.
 func TestDecksInBrowser(t *testing.T) {
 	repoRoot := root(t)
 	ctx, srv, b := browserEnv(t, repoRoot)
@@ -112,23 +116,26 @@ func TestDecksInBrowser(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			shots := []struct {
+			type shot struct {
 				label string
 				slide int
 				view  *View
-			}{{"first", 1, first}}
+			}
+			shots := []shot{{"first", 1, first}}
+			var more []shot
 			if first.FirstCode == 0 {
 				t.Errorf("%s has no slide with code", d)
 			} else {
-				code, err := Open(ctx, b, srv.URL(), srv.DeckURL(d), first.FirstCode)
-				if err != nil {
+				more = append(more, shot{label: "code", slide: first.FirstCode})
+			}
+			for _, n := range first.Diagrams {
+				more = append(more, shot{label: fmt.Sprintf("diagram-%d", n), slide: n})
+			}
+			for _, s := range more {
+				if s.view, err = Open(ctx, b, srv.URL(), srv.DeckURL(d), s.slide); err != nil {
 					t.Fatal(err)
 				}
-				shots = append(shots, struct {
-					label string
-					slide int
-					view  *View
-				}{"code", first.FirstCode, code})
+				shots = append(shots, s)
 			}
 			for _, s := range shots {
 				path := filepath.Join(outDir, fmt.Sprintf("%s-%s.png", deck.Name(d), s.label))
@@ -211,7 +218,8 @@ func TestExportPDFs(t *testing.T) {
 }
 
 // TestPDFCatchesOverflow proves that a slide whose content would be cut off
-// fails the export: a code line too wide, a list too long and a table too wide.
+// fails the export: a code line too wide, a list too long, a table too wide
+// and a picture that runs past the slide's edge.
 func TestPDFCatchesOverflow(t *testing.T) {
 	root := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(root, "slides"), 0o755); err != nil {
@@ -226,8 +234,13 @@ func TestPDFCatchesOverflow(t *testing.T) {
 		fmt.Fprintf(&long, "- item %d\n", i)
 	}
 	table := "<table><tr><td>" + strings.Repeat("x", 300) + "</td></tr></table>\n"
+	// A wide picture sized by its height runs past the slide's edge.
+	svg := `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 2000 200"><rect width="2000" height="200" fill="blue"/></svg>`
+	if err := os.WriteFile(filepath.Join(root, "slides", "wide.svg"), []byte(svg), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	src := "# Overflow\n\n## Agenda\n\n.code wide.go\n\n: Notes.\n\n## Long\n\n" + long.String() +
-		"\n: Notes.\n\n## Wide\n\n" + table + "\n: Notes.\n"
+		"\n: Notes.\n\n## Wide\n\n" + table + "\n: Notes.\n\n## Picture\n\n.image wide.svg 200 _\n\n: Notes.\n"
 	if err := os.WriteFile(filepath.Join(root, "slides", "01-overflow.slide"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +249,7 @@ func TestPDFCatchesOverflow(t *testing.T) {
 	if err == nil {
 		t.Fatal("PDF succeeded, want an error about content that does not fit")
 	}
-	for _, want := range []string{`slide 2 "Agenda": a pre is`, `slide 3 "Long":`, "px too tall", `slide 4 "Wide":`, "px too wide"} {
+	for _, want := range []string{`slide 2 "Agenda": a pre is`, `slide 3 "Long":`, "px too tall", `slide 4 "Wide":`, "px too wide", `slide 5 "Picture": a img is`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}

@@ -54,12 +54,16 @@ const settle = `(async () => {
     current: current ? slides.indexOf(current) + 1 : 0,
     text: current ? current.innerText.trim().length : 0,
     firstCode: slides.findIndex(s => s.querySelector('pre')) + 1,
+    diagrams: slides.flatMap((s, i) => s.querySelector('img[src$=".svg"]') ? [i + 1] : []),
+    brokenImages: current ? [...current.querySelectorAll('img')]
+      .filter(img => !img.complete || img.naturalWidth === 0).map(img => img.getAttribute('src')) : [],
     body: document.body.innerText.slice(0, 200),
   };
 })()`
 
 // overflow lists the slides whose content is cut off: taller than the
-// slide, or a code block, table or image wider than its box.
+// slide, or a code block, table or image wider than its box or running past
+// the slide's right margin (an image sized by its height, for example).
 const overflow = `[...document.querySelectorAll('section.slides > article')].flatMap((a, i) => {
   const out = [];
   const title = (a.querySelector('h1, h2, h3') || {}).innerText || '';
@@ -69,9 +73,11 @@ const overflow = `[...document.querySelectorAll('section.slides > article')].fla
   if (a.scrollWidth > a.clientWidth + 1) {
     out.push('slide ' + (i + 1) + ' "' + title + '": ' + (a.scrollWidth - a.clientWidth) + 'px too wide');
   }
+  const right = a.getBoundingClientRect().right - parseFloat(getComputedStyle(a).paddingRight);
   a.querySelectorAll('pre, table, img').forEach(e => {
-    if (e.scrollWidth > e.clientWidth + 1) {
-      out.push('slide ' + (i + 1) + ' "' + title + '": a ' + e.tagName.toLowerCase() + ' is ' + (e.scrollWidth - e.clientWidth) + 'px too wide');
+    const past = Math.max(e.scrollWidth - e.clientWidth, e.getBoundingClientRect().right - right);
+    if (past > 1) {
+      out.push('slide ' + (i + 1) + ' "' + title + '": a ' + e.tagName.toLowerCase() + ' is ' + Math.round(past) + 'px too wide');
     }
   });
   return out;
@@ -89,6 +95,10 @@ type State struct {
 	Text int `json:"text"`
 	// FirstCode is the 1-based number of the first slide showing code, 0 if none.
 	FirstCode int `json:"firstCode"`
+	// Diagrams are the 1-based numbers of the slides showing an SVG diagram.
+	Diagrams []int `json:"diagrams"`
+	// BrokenImages are the images on the current slide that did not load.
+	BrokenImages []string `json:"brokenImages"`
 	// Body is the start of the page text, to explain a page that failed to render.
 	Body string `json:"body"`
 }

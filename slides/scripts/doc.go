@@ -1,7 +1,8 @@
 // Package scripts holds the shell commands shown on the slides, one small
 // script per slide, and an e2e suite (build tag e2e) that runs every script
-// against the shared cluster and checks its exit status and the output the
-// slide promises.
+// against the shared cluster, checks its exit status and the output the
+// slide promises, and then records that output in out/NAME.txt, which the
+// slide shows next to the command (slides:check fails when it is missing).
 //
 // A deck shows a script with `.code scripts/NN-name.sh`; lines ending in
 // OMIT (such as the `set -euo pipefail` at the top) run but are not shown.

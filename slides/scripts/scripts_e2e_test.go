@@ -4,6 +4,7 @@ package scripts
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,18 +15,20 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/ops"
+	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/ops"
 	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/agent"
 	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/modules"
 	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/nodedemo"
 	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
+	"github.com/kubeworkshop/kubeworkshop/slides/deck"
 )
 
 var suite = e2e.NewSuite("slides-scripts")
@@ -67,21 +70,36 @@ func nothingWritten(ctx context.Context, _ string) {
 	Expect(apierrors.IsNotFound(err)).To(BeTrue(), "configmap default/workshop-settings exists or could not be read: %v", err)
 }
 
+// gone checks that the script left no object named name behind.
+func gone(obj client.Object, namespace, name string) func(ctx context.Context, ns string) {
+	return func(ctx context.Context, _ string) {
+		err := suite.Client().Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, obj)
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "%T %s/%s still exists or could not be read: %v", obj, namespace, name, err)
+	}
+}
+
 // scripts lists every script in this directory; a spec below fails when a
 // script is missing from the list, so none goes untested.
 var scripts = []script{
 	{name: "00-object.sh", want: []string{"kind: Deployment", "replicas: 2", "image: nginx:1.27", "status: {}"}},
+	{name: "00-status-by-server.sh", want: []string{"kind: Namespace", "name: team-a", "phase: Active"}, verify: gone(&corev1.Namespace{}, "", "team-a")},
+	{name: "00-orphan.sh", want: []string{"deployment.apps/web created", "condition met", `deployment.apps "web" deleted`, "OWNERS", "<none>"}},
+	{name: "00-finalizer.sh", want: []string{"configmap/held created", "configmap/held patched", `configmap "held" deleted`}, verify: gone(&corev1.ConfigMap{}, "default", "held")},
 	{name: "00-api-resources.sh", want: []string{"deployments", "daemonsets", "statefulsets", "replicasets", "controllerrevisions"}},
 	{name: "00-raw-get.sh", want: []string{`"kind":"Namespace"`, `"name":"default"`, `"status":{"phase":"Active"}`}},
 	{name: "00-watch.sh", want: []string{`"type":"ADDED"`, `"name":"default"`, `"name":"kube-system"`}},
 	{name: "01-pod-lister.sh", want: []string{"{ns}/slides-demo"}, setup: createPod},
+	{name: "01-watch-gone.sh", want: []string{`"type":"ERROR"`, `"code":410`, `"reason":"Expired"`}},
 	{name: "01-pod-lister-clientgo.sh", want: []string{"NAMESPACE", "NAME", "STATUS", "slides-demo"}, setup: createPod},
 	{name: "02-ca.sh", want: []string{"NOT-AFTER", "default", "ok"}},
 	{name: "02-settings-wrong-type.sh", exit: 1, want: []string{"nothing was written", `key "replicas"`}, verify: nothingWritten},
 	{name: "03-resources.sh", want: []string{"SHORTNAMES", "NAMESPACED", "pods", "deployments", "Deployment"}},
 	{name: "03-get-nodes.sh", want: []string{"node/"}},
 	{name: "03-unknown.sh", exit: 1, want: []string{`"pdos"`, `did you mean`, `"pods"`}},
-	{name: "04-cel-replicas.sh", exit: 1, want: []string{"spec.replicas must be between 0 and 100"}, setup: installCRDs},
+	{name: "03-discovery.sh", want: []string{"customresourcedefinition.apiextensions.k8s.io/gadgets.slides.example.com created", "condition met", "served in discovery at try"}},
+	{name: "03-ssa-release.sh", want: []string{"configmap/ssa-demo serverside-applied", `{"a":"1"}`}},
+	{name: "03-ssa-conflict.sh", exit: 1, want: []string{"configmap/ssa-demo serverside-applied", `conflict with "alice"`, ".data.a"}},
+	{name: "04-cel-selector.sh", exit: 1, want: []string{"must appear with the same value in spec.template.metadata.labels"}, setup: installCRDs},
 	{name: "04-cel-singleton.sh", exit: 1, want: []string{"must be named 'singleton'"}, setup: installCRDs},
 	{name: "05-nodes.sh", want: []string{"STATUS", "Ready"}},
 	{name: "05-readyz.sh", want: []string{"[+]etcd ok", "readyz check passed"}},
@@ -146,14 +164,18 @@ var _ = Describe("slide scripts", func() {
 				"KUBECACHEDIR="+GinkgoT().TempDir(),
 				"PATH="+filepath.Dir(suite.Kubectl())+string(os.PathListSeparator)+os.Getenv("PATH"),
 			)
-			session, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
+			// One buffer for both streams keeps them in the order a terminal shows.
+			combined := gbytes.NewBuffer()
+			session, err := gexec.Start(cmd, io.MultiWriter(GinkgoWriter, combined), io.MultiWriter(GinkgoWriter, combined))
 			Expect(err).NotTo(HaveOccurred())
 			// go run compiles the demo first, hence the generous timeout.
 			Eventually(session).WithContext(ctx).WithTimeout(3*time.Minute).Should(gexec.Exit(s.exit), "%s exit status", s.name)
-			out := string(session.Out.Contents()) + string(session.Err.Contents())
+			out := string(combined.Contents())
 			for _, w := range s.want {
 				Expect(out).To(ContainSubstring(strings.ReplaceAll(w, "{ns}", ns)), "%s output", s.name)
 			}
+			// Only output that keeps the slide's promises goes on the slide.
+			Expect(deck.RecordOutput(root, deck.ScriptsDir+"/"+s.name, combined.Contents())).To(Succeed())
 			if s.verify != nil {
 				s.verify(ctx, ns)
 			}

@@ -11,9 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
-	"time"
 
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 	"github.com/kubeworkshop/kubeworkshop/slides/deck"
 )
 
@@ -44,6 +43,7 @@ type Options struct {
 // Server is a running present process.
 type Server struct {
 	cmd    *exec.Cmd
+	cancel context.CancelFunc // stops present
 	url    string
 	exited chan struct{}
 	err    error // the process's exit error, valid once exited is closed
@@ -89,15 +89,16 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{exited: make(chan struct{})}
-	s.cmd = exec.Command(bin,
+	// The server's life is not ctx's: ctx bounds the start only, Stop ends it.
+	runCtx, cancel := context.WithCancel(context.Background())
+	s := &Server{exited: make(chan struct{}), cancel: cancel}
+	s.cmd = proc.Command(runCtx, bin,
 		"-http", opts.Addr,
 		"-content", root,
 		"-notes",
 		"-play=false",
 	)
 	s.cmd.Dir = root
-	s.cmd.SysProcAttr = sysProcAttr()
 	// present logs to stderr; watch it for the line saying it listens.
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
@@ -153,18 +154,14 @@ func (s *Server) DeckURL(d string) string { return s.url + "/" + d }
 func (s *Server) Done() <-chan struct{} { return s.exited }
 
 // Stop asks present to exit with SIGTERM, waits up to five seconds, then
-// kills it. It returns nil when present stopped because it was asked to.
+// kills it (harness/proc's policy). It returns nil when present stopped
+// because it was asked to.
 func (s *Server) Stop() error {
 	s.mu.Lock()
 	s.stopping = true
 	s.mu.Unlock()
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(5 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-	}
+	s.cancel()
+	<-s.exited
 	return s.Err()
 }
 

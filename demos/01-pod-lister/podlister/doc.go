@@ -5,5 +5,5 @@
 // for changes from the list's resourceVersion.
 //
 // Each page is written out before the next one is requested, so memory use does not
-// grow with the number of pods.
+// grow with the number of pods. The lesson is podlister.go; the rest is plumbing.
 package podlister

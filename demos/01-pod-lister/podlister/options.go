@@ -9,8 +9,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeworkshop/kubeworkshop/demos/internal/cli"
 )
@@ -24,11 +22,24 @@ const (
 // DefaultPageSize is the number of pods requested per page unless --page-size says otherwise.
 const DefaultPageSize = 500
 
+// RequestTimeout bounds each list request. The clients themselves carry no timeout,
+// because a watch is one long request.
+const RequestTimeout = cli.RequestTimeout
+
 const usage = `pod-lister lists pods like 'kubectl get pods', one page at a time.
 
 Usage:
-  pod-lister [-n NAMESPACE | -A] [-l SELECTOR] [--field-selector SELECTOR]
-             [--page-size N] [-o table|name|json|yaml] [--client controller-runtime|clientgo] [--watch]`
+  pod-lister [-n NAMESPACE | -A] [-l SELECTOR] [--field-selector SELECTOR] [--page-size N]
+             [-o table|name|json|yaml] [--client controller-runtime|clientgo] [--watch] [-v]`
+
+// Query says which pods to list: a namespace ("" for all), selectors the server applies
+// (nil for everything) and the page size.
+type Query struct {
+	Namespace string
+	Labels    labels.Selector
+	Fields    fields.Selector
+	PageSize  int64
+}
 
 // Options is a parsed command line.
 type Options struct {
@@ -39,6 +50,7 @@ type Options struct {
 	PageSize      int64
 	Output        string
 	Watch         bool
+	Verbose       bool
 }
 
 // ParseArgs parses the command line. Errors are cli.UsageErrors; cli.ErrHelp means help
@@ -54,6 +66,7 @@ func ParseArgs(args []string, w io.Writer) (*Options, error) {
 	cli.AddOutputFlag(fs, &o.Output, cli.OutputTable, cli.OutputName, cli.OutputJSON, cli.OutputYAML)
 	fs.StringVar(&o.Client, "client", ClientControllerRuntime, "client library: controller-runtime|clientgo")
 	fs.BoolVarP(&o.Watch, "watch", "w", false, "after listing, stream changes until Ctrl-C")
+	fs.BoolVarP(&o.Verbose, "verbose", "v", false, "print each page's size and continue token to stderr")
 	if err := cli.Parse(fs, args); err != nil {
 		return nil, err
 	}
@@ -73,13 +86,26 @@ func ParseArgs(args []string, w io.Writer) (*Options, error) {
 	if o.PageSize <= 0 {
 		return nil, cli.Usagef("--page-size must be positive, got %d", o.PageSize)
 	}
-	if o.LabelSelector, err = labels.Parse(labelSel); err != nil {
-		return nil, cli.Usagef("invalid --selector %q: %v", labelSel, err)
+	// Empty selectors stay nil: they select everything.
+	if labelSel != "" {
+		if o.LabelSelector, err = labels.Parse(labelSel); err != nil {
+			return nil, cli.Usagef("invalid --selector %q: %v", labelSel, err)
+		}
 	}
-	if o.FieldSelector, err = fields.ParseSelector(fieldSel); err != nil {
-		return nil, cli.Usagef("invalid --field-selector %q: %v", fieldSel, err)
+	if fieldSel != "" {
+		if o.FieldSelector, err = fields.ParseSelector(fieldSel); err != nil {
+			return nil, cli.Usagef("invalid --field-selector %q: %v", fieldSel, err)
+		}
 	}
 	return o, nil
+}
+
+// selector renders a selector for metav1.ListOptions; nil selects everything.
+func selector(s fmt.Stringer) string {
+	if s == nil {
+		return ""
+	}
+	return s.String()
 }
 
 // Run is the command's entry point: it parses args, connects to the cluster, builds the
@@ -96,49 +122,39 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	src, err := NewSource(o.Client, kube)
+	src, err := NewSource(o.Client, kube.WatchConfig())
 	if err != nil {
 		return err
 	}
-	l := &Lister{Source: src, Out: stdout, Now: time.Now}
-	return l.Run(ctx, Query{
-		Namespace:     kube.ListNamespace(),
-		AllNamespaces: kube.AllNamespaces,
-		Labels:        o.LabelSelector,
-		Fields:        o.FieldSelector,
-		PageSize:      o.PageSize,
-	}, o.Output, o.Watch)
+	p, err := NewPrinter(o.Output, stdout, time.Now, kube.AllNamespaces)
+	if err != nil {
+		return err
+	}
+	verbose := io.Discard
+	if o.Verbose {
+		verbose = stderr
+	}
+	q := Query{Namespace: kube.ListNamespace(), Labels: o.LabelSelector, Fields: o.FieldSelector, PageSize: o.PageSize}
+	return ListAndWatch(ctx, src, q, p, verbose, o.Watch)
 }
 
-// NewSource builds the PodSource for the chosen client style. List requests use the
-// connection's bounded timeout; watches use a copy without it.
-func NewSource(style string, kube *cli.Kube) (PodSource, error) {
-	switch style {
-	case ClientGo:
-		// START clientset OMIT
-		list, err := kubernetes.NewForConfig(kube.Config)
-		if err != nil {
-			return nil, fmt.Errorf("creating the client-go clientset: %w", err)
-		}
-		// END clientset OMIT
-		watch, err := kubernetes.NewForConfig(kube.WatchConfig())
-		if err != nil {
-			return nil, fmt.Errorf("creating the client-go clientset for watching: %w", err)
-		}
-		return &ClientsetSource{List: list, Watch: watch}, nil
-	default:
-		// START crclient OMIT
-		list, err := client.New(kube.Config, client.Options{})
-		if err != nil {
-			return nil, fmt.Errorf("creating the controller-runtime client: %w", err)
-		}
-		// END crclient OMIT
-		watch, err := client.NewWithWatch(kube.WatchConfig(), client.Options{})
-		if err != nil {
-			return nil, fmt.Errorf("creating the controller-runtime client for watching: %w", err)
-		}
-		return &ControllerRuntimeSource{Client: list, WatchClient: watch}, nil
+// ListAndWatch lists, then (with watchToo) watches from the list's resourceVersion. Nil
+// verbose writer discards.
+func ListAndWatch(ctx context.Context, src PodSource, q Query, p Printer, verbose io.Writer, watchToo bool) error {
+	if verbose == nil {
+		verbose = io.Discard
 	}
+	rv, err := List(ctx, src, q, p, verbose)
+	if err != nil || !watchToo {
+		return err
+	}
+	if rv == "" {
+		return errors.New("cannot watch: the list returned no resourceVersion to resume from")
+	}
+	if err := p.BeginWatch(); err != nil {
+		return err
+	}
+	return Watch(ctx, src, q, rv, p)
 }
 
 // Exec runs the command as its main function does: errors are printed once to stderr,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,9 +68,18 @@ func sources(t *testing.T, pods []*corev1.Pod) map[string]PodSource {
 	cr := crfake.NewClientBuilder().WithObjects(crObjs...).Build()
 	cs := k8sfake.NewClientset(rtObjs...)
 	return map[string]PodSource{
-		ClientControllerRuntime: &ControllerRuntimeSource{Client: cr, WatchClient: cr},
-		ClientGo:                &ClientsetSource{List: cs, Watch: cs},
+		ClientControllerRuntime: &ControllerRuntimeSource{Client: cr},
+		ClientGo:                &ClientsetSource{Clientset: cs},
 	}
+}
+
+// run lists (and with watchToo watches) through the chosen source, as Run does.
+func run(ctx context.Context, src PodSource, q Query, output string, out io.Writer, watchToo bool) error {
+	p, err := NewPrinter(output, out, clock, q.Namespace == "")
+	if err != nil {
+		return err
+	}
+	return ListAndWatch(ctx, src, q, p, nil, watchToo)
 }
 
 func TestParseArgs(t *testing.T) {
@@ -148,7 +158,7 @@ func TestListFormats(t *testing.T) {
 		},
 		{
 			name:   "table across namespaces",
-			query:  Query{AllNamespaces: true},
+			query:  Query{},
 			output: cli.OutputTable,
 			want: "NAMESPACE   NAME    READY   STATUS    NODE     AGE\n" +
 				"alpha       db-1    1/1     Running   node-2   120m\n" +
@@ -172,9 +182,8 @@ func TestListFormats(t *testing.T) {
 		for style, src := range sources(t, seed()) {
 			t.Run(tt.name+"/"+style, func(t *testing.T) {
 				var out bytes.Buffer
-				l := &Lister{Source: src, Out: &out, Now: clock}
 				tt.query.PageSize = DefaultPageSize
-				if err := l.Run(context.Background(), tt.query, tt.output, false); err != nil {
+				if err := run(context.Background(), src, tt.query, tt.output, &out, false); err != nil {
 					t.Fatalf("Run: %v", err)
 				}
 				if out.String() != tt.want {
@@ -190,8 +199,7 @@ func TestListStructuredOutput(t *testing.T) {
 		for style, src := range sources(t, seed()) {
 			t.Run(format+"/"+style, func(t *testing.T) {
 				var out bytes.Buffer
-				l := &Lister{Source: src, Out: &out, Now: clock}
-				if err := l.Run(context.Background(), Query{PageSize: 2}, format, false); err != nil {
+				if err := run(context.Background(), src, Query{PageSize: 2}, format, &out, false); err != nil {
 					t.Fatalf("Run: %v", err)
 				}
 				var list corev1.PodList
@@ -274,16 +282,15 @@ func TestPagination(t *testing.T) {
 			},
 		}).Build()
 		return map[string]PodSource{
-			ClientControllerRuntime: &ControllerRuntimeSource{Client: cr, WatchClient: cr},
-			ClientGo:                &ClientsetSource{List: cs, Watch: cs},
+			ClientControllerRuntime: &ControllerRuntimeSource{Client: cr},
+			ClientGo:                &ClientsetSource{Clientset: cs},
 		}
 	}
 	for _, style := range []string{ClientControllerRuntime, ClientGo} {
 		t.Run(style, func(t *testing.T) {
 			p := &pager{pods: manyPods(total)}
 			var out bytes.Buffer
-			l := &Lister{Source: newSources(p)[style], Out: &out, Now: clock}
-			if err := l.Run(context.Background(), Query{Namespace: "ns", PageSize: pageSize}, cli.OutputName, false); err != nil {
+			if err := run(context.Background(), newSources(p)[style], Query{Namespace: "ns", PageSize: pageSize}, cli.OutputName, &out, false); err != nil {
 				t.Fatalf("Run: %v", err)
 			}
 			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -320,8 +327,7 @@ func TestSelectorsReachTheServer(t *testing.T) {
 		Fields:    fields.OneTermEqualSelector("spec.nodeName", "node-1"),
 		PageSize:  10,
 	}
-	l := &Lister{Source: &ClientsetSource{List: cs, Watch: cs}, Out: &bytes.Buffer{}, Now: clock}
-	if err := l.Run(context.Background(), q, cli.OutputName, false); err != nil {
+	if err := run(context.Background(), &ClientsetSource{Clientset: cs}, q, cli.OutputName, &bytes.Buffer{}, false); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	if got.LabelSelector != "app=web" || got.FieldSelector != "spec.nodeName=node-1" || got.Limit != 10 {
@@ -339,8 +345,7 @@ func TestListErrorNamesThePage(t *testing.T) {
 		}
 		return true, &corev1.PodList{ListMeta: metav1.ListMeta{Continue: "more"}}, nil
 	})
-	l := &Lister{Source: &ClientsetSource{List: cs, Watch: cs}, Out: &bytes.Buffer{}, Now: clock}
-	err := l.Run(context.Background(), Query{PageSize: 1}, cli.OutputName, false)
+	err := run(context.Background(), &ClientsetSource{Clientset: cs}, Query{PageSize: 1}, cli.OutputName, &bytes.Buffer{}, false)
 	if err == nil || !strings.Contains(err.Error(), "page 2") || !strings.Contains(err.Error(), "connection reset") {
 		t.Fatalf("err = %v, want it to name page 2 and the cause", err)
 	}
@@ -391,8 +396,12 @@ func TestWatchStreamsChanges(t *testing.T) {
 	})
 	watchStarted := make(chan string, 1)
 	cs.PrependWatchReactor("pods", func(a k8stesting.Action) (bool, watch.Interface, error) {
-		watchStarted <- a.(k8stesting.WatchActionImpl).GetWatchRestrictions().ResourceVersion
-		return false, nil, nil
+		// Register the watch with the tracker before saying it started, so the test's
+		// changes cannot reach the tracker before the watch does.
+		wa := a.(k8stesting.WatchActionImpl)
+		w, err := cs.Tracker().Watch(wa.GetResource(), wa.GetNamespace())
+		watchStarted <- wa.GetWatchRestrictions().ResourceVersion
+		return true, w, err
 	})
 
 	out := &notifyingBuffer{changed: make(chan struct{}, 1)}
@@ -400,8 +409,7 @@ func TestWatchStreamsChanges(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		l := &Lister{Source: &ClientsetSource{List: cs, Watch: cs}, Out: out, Now: clock}
-		done <- l.Run(ctx, Query{Namespace: "alpha", PageSize: 10}, cli.OutputName, true)
+		done <- run(ctx, &ClientsetSource{Clientset: cs}, Query{Namespace: "alpha", PageSize: 10}, cli.OutputName, out, true)
 	}()
 
 	select {
@@ -485,5 +493,64 @@ func TestReadyAndStatus(t *testing.T) {
 				t.Errorf("Status = %q, want %q", got, tt.wantStatus)
 			}
 		})
+	}
+}
+
+func TestVerboseShowsContinueTokens(t *testing.T) {
+	p := &pager{pods: manyPods(5)}
+	cs := k8sfake.NewClientset()
+	cs.PrependReactor("list", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		r := a.(k8stesting.ListActionImpl).GetListOptions()
+		list, err := p.serve(r.Limit, r.Continue)
+		return true, list, err
+	})
+	printer, err := NewPrinter(cli.OutputName, io.Discard, clock, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var verbose bytes.Buffer
+	if err := ListAndWatch(context.Background(), &ClientsetSource{Clientset: cs}, Query{Namespace: "ns", PageSize: 2}, printer, &verbose, false); err != nil {
+		t.Fatal(err)
+	}
+	want := "page 1: 2 pods, continue \"token-2\"\npage 2: 2 pods, continue \"token-4\"\npage 3: 1 pods, continue \"\"\n"
+	if verbose.String() != want {
+		t.Fatalf("verbose output:\n%s\nwant:\n%s", verbose.String(), want)
+	}
+}
+
+func TestWatchRowsStayAligned(t *testing.T) {
+	var out bytes.Buffer
+	p, err := NewPrinter(cli.OutputTable, &out, clock, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Page([]corev1.Pod{*pod("a-long-namespace", "web-1", nil, "node-1", time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.BeginWatch(); err != nil {
+		t.Fatal(err)
+	}
+	deleting := pod("ns", "x", nil, "n", time.Second)
+	deleting.DeletionTimestamp = &metav1.Time{Time: now}
+	for _, ev := range []struct {
+		t   watch.EventType
+		pod *corev1.Pod
+	}{{watch.Added, pod("ns", "x", nil, "n", time.Second)}, {watch.Modified, deleting}, {watch.Deleted, deleting}} {
+		if err := p.Event(ev.t, ev.pod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	events := lines[2:] // the header and row of the listing come first
+	if len(events) != 4 || !strings.HasPrefix(events[0], "EVENT") {
+		t.Fatalf("output:\n%s", out.String())
+	}
+	// Every event row starts its NAME and its last (AGE) column where the header does,
+	// whether the pod is Running or Terminating.
+	name, age := strings.Index(events[0], "NAME "), strings.LastIndex(events[0], " ")+1
+	for _, l := range events[1:] {
+		if l[name-1] != ' ' || l[name] != 'x' || strings.LastIndex(l, " ")+1 != age {
+			t.Errorf("misaligned row %q (NAME at %d, AGE at %d):\n%s", l, name, age, out.String())
+		}
 	}
 }

@@ -15,50 +15,43 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/demos/internal/cli"
 )
 
-// printer writes a listing page by page, then (for --watch) one event at a time. Every
-// implementation flushes at the end of each page so nothing accumulates in memory.
-type printer interface {
-	begin() error
-	page(pods []corev1.Pod) error
-	end(resourceVersion string) error
-	beginWatch() error
-	event(t watch.EventType, pod *corev1.Pod) error
+// Printer writes a listing page by page, then (for --watch) one event at a time. Every
+// method flushes, so nothing accumulates in memory and nothing waits in a buffer.
+type Printer interface {
+	Page(pods []corev1.Pod) error
+	End(resourceVersion string) error
+	BeginWatch() error
+	Event(t watch.EventType, pod *corev1.Pod) error
 }
 
-func newPrinter(format string, w io.Writer, now func() time.Time, allNamespaces bool) (printer, error) {
-	bw := bufio.NewWriterSize(w, 64<<10)
+// NewPrinter returns the printer for an output format: table, name, json or yaml.
+func NewPrinter(format string, w io.Writer, now func() time.Time, allNamespaces bool) (Printer, error) {
+	out := &writer{w: bufio.NewWriterSize(w, 64<<10)}
 	switch format {
 	case cli.OutputTable:
-		return &tablePrinter{w: bw, tab: cli.NewTable(bw), now: now, allNamespaces: allNamespaces}, nil
+		return &tablePrinter{writer: out, tab: cli.NewTable(out.w), now: now, allNamespaces: allNamespaces}, nil
 	case cli.OutputName:
-		return &namePrinter{w: bw}, nil
-	case cli.OutputJSON:
-		return &jsonPrinter{w: bw}, nil
-	case cli.OutputYAML:
-		return &yamlPrinter{w: bw}, nil
-	default:
-		return nil, cli.Usagef("unknown output format %q", format)
+		return &namePrinter{out}, nil
+	case cli.OutputJSON, cli.OutputYAML:
+		return &listPrinter{writer: out, yaml: format == cli.OutputYAML}, nil
 	}
+	return nil, cli.Usagef("unknown output format %q", format)
 }
 
-func flush(w *bufio.Writer) error {
-	if err := w.Flush(); err != nil {
+// writer is a buffered output whose flush reports the first write error.
+type writer struct{ w *bufio.Writer }
+
+func (w *writer) flush() error {
+	if err := w.w.Flush(); err != nil {
 		return fmt.Errorf("writing output: %w", err)
 	}
 	return nil
 }
 
-// withTypeMeta returns the pod with apiVersion and kind filled in; items of a typed list
-// arrive without them, but a standalone object should say what it is.
-func withTypeMeta(p *corev1.Pod) *corev1.Pod {
-	p.APIVersion, p.Kind = "v1", "Pod"
-	return p
-}
-
-// tablePrinter prints kubectl-like columns.
+// tablePrinter prints kubectl-like columns; watch events get an EVENT column first.
 type tablePrinter struct {
-	w             *bufio.Writer
-	tab           *cli.Table
+	*writer
+	tab, events   *cli.Table
 	now           func() time.Time
 	allNamespaces bool
 	rows          int
@@ -72,22 +65,16 @@ func (t *tablePrinter) columns(pod *corev1.Pod) []string {
 	return cols
 }
 
-func (t *tablePrinter) header(extra ...string) {
-	h := []string{"NAME", "READY", "STATUS", "NODE", "AGE"}
+func (t *tablePrinter) header() []string {
 	if t.allNamespaces {
-		h = append([]string{"NAMESPACE"}, h...)
+		return []string{"NAMESPACE", "NAME", "READY", "STATUS", "NODE", "AGE"}
 	}
-	t.tab.Row(append(extra, h...)...)
+	return []string{"NAME", "READY", "STATUS", "NODE", "AGE"}
 }
 
-func (t *tablePrinter) begin() error { return nil }
-
-func (t *tablePrinter) page(pods []corev1.Pod) error {
-	if len(pods) == 0 {
-		return nil
-	}
-	if t.rows == 0 {
-		t.header()
+func (t *tablePrinter) Page(pods []corev1.Pod) error {
+	if len(pods) > 0 && t.rows == 0 {
+		t.tab.Row(t.header()...)
 	}
 	for i := range pods {
 		t.tab.Row(t.columns(&pods[i])...)
@@ -96,150 +83,134 @@ func (t *tablePrinter) page(pods []corev1.Pod) error {
 	if err := t.tab.Flush(); err != nil {
 		return err
 	}
-	return flush(t.w)
+	return t.flush()
 }
 
-func (t *tablePrinter) end(string) error {
+func (t *tablePrinter) End(string) error {
 	if t.rows == 0 {
-		if _, err := fmt.Fprintln(t.w, "No pods found."); err != nil {
-			return fmt.Errorf("writing output: %w", err)
-		}
+		fmt.Fprintln(t.w, "No pods found.")
 	}
-	return flush(t.w)
+	return t.flush()
 }
 
-func (t *tablePrinter) beginWatch() error {
-	t.header("EVENT")
-	return nil
-}
-
-func (t *tablePrinter) event(et watch.EventType, pod *corev1.Pod) error {
-	t.tab.Row(append([]string{string(et)}, t.columns(pod)...)...)
-	if err := t.tab.Flush(); err != nil {
+func (t *tablePrinter) BeginWatch() error {
+	// The event table starts as wide as the listing, with room for the longest event type
+	// and for "Terminating", so rows flushed one event at a time line up.
+	widths := append([]int{len(watch.Modified)}, t.tab.Widths()...)
+	for len(widths) < len(t.header())+1 {
+		widths = append(widths, 0)
+	}
+	status := len(widths) - 3 // EVENT, [NAMESPACE], NAME, READY, STATUS, NODE, AGE
+	widths[status] = max(widths[status], len("Terminating"))
+	t.events = cli.NewTable(t.w)
+	t.events.MinWidths(widths...)
+	t.events.Row(append([]string{"EVENT"}, t.header()...)...)
+	if err := t.events.Flush(); err != nil {
 		return err
 	}
-	return flush(t.w)
+	return t.flush()
+}
+
+func (t *tablePrinter) Event(et watch.EventType, pod *corev1.Pod) error {
+	t.events.Row(append([]string{string(et)}, t.columns(pod)...)...)
+	if err := t.events.Flush(); err != nil {
+		return err
+	}
+	return t.flush()
 }
 
 // namePrinter prints namespace/name, one pod per line.
-type namePrinter struct{ w *bufio.Writer }
+type namePrinter struct{ *writer }
 
-func (n *namePrinter) begin() error { return nil }
-
-func (n *namePrinter) page(pods []corev1.Pod) error {
+func (n *namePrinter) Page(pods []corev1.Pod) error {
 	for i := range pods {
-		_, _ = n.w.WriteString(pods[i].Namespace)
-		_ = n.w.WriteByte('/')
-		_, _ = n.w.WriteString(pods[i].Name)
-		_ = n.w.WriteByte('\n')
+		fmt.Fprintf(n.w, "%s/%s\n", pods[i].Namespace, pods[i].Name)
 	}
-	return flush(n.w)
+	return n.flush()
 }
 
-func (n *namePrinter) end(string) error { return flush(n.w) }
+func (n *namePrinter) End(string) error  { return n.flush() }
+func (n *namePrinter) BeginWatch() error { return nil }
 
-func (n *namePrinter) beginWatch() error { return nil }
-
-func (n *namePrinter) event(et watch.EventType, pod *corev1.Pod) error {
+func (n *namePrinter) Event(et watch.EventType, pod *corev1.Pod) error {
 	fmt.Fprintf(n.w, "%s %s/%s\n", et, pod.Namespace, pod.Name)
-	return flush(n.w)
+	return n.flush()
 }
 
-// jsonPrinter streams a v1 List: the opening is written first, then each item as it
-// arrives, then the closing, so the whole list never has to be in memory. Watch events
-// are written one JSON object per line.
-type jsonPrinter struct {
-	w     *bufio.Writer
+// listPrinter streams a v1 List in JSON or YAML: the opening, then each item as its page
+// arrives, then the closing, so the whole list is never in memory. Items of a typed list
+// arrive without apiVersion and kind, so it adds them. Watch events are written one per
+// line (JSON) or one per document (YAML).
+type listPrinter struct {
+	*writer
+	yaml  bool
 	items int
 }
 
-func (j *jsonPrinter) begin() error {
-	_, err := j.w.WriteString("{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [")
-	return err
+func (l *listPrinter) encode(v any) ([]byte, error) {
+	if l.yaml {
+		return yaml.Marshal(v)
+	}
+	return json.MarshalIndent(v, "    ", "  ")
 }
 
-func (j *jsonPrinter) page(pods []corev1.Pod) error {
+func (l *listPrinter) Page(pods []corev1.Pod) error {
 	for i := range pods {
-		b, err := json.MarshalIndent(withTypeMeta(&pods[i]), "    ", "  ")
+		pod := &pods[i]
+		pod.APIVersion, pod.Kind = "v1", "Pod"
+		b, err := l.encode(pod)
 		if err != nil {
-			return fmt.Errorf("encoding pod %s/%s: %w", pods[i].Namespace, pods[i].Name, err)
+			return fmt.Errorf("encoding pod %s/%s: %w", pod.Namespace, pod.Name, err)
 		}
-		if j.items > 0 {
-			_ = j.w.WriteByte(',')
+		switch {
+		case l.items == 0 && l.yaml:
+			l.w.WriteString("apiVersion: v1\nkind: List\nitems:\n")
+		case l.items == 0:
+			l.w.WriteString("{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [\n    ")
+		case !l.yaml:
+			l.w.WriteString(",\n    ")
 		}
-		_, _ = j.w.WriteString("\n    ")
-		_, _ = j.w.Write(b)
-		j.items++
+		if l.yaml { // indent the document as one item of the list
+			b = []byte("- " + strings.ReplaceAll(strings.TrimSuffix(string(b), "\n"), "\n", "\n  ") + "\n")
+		}
+		l.w.Write(b)
+		l.items++
 	}
-	return flush(j.w)
+	return l.flush()
 }
 
-func (j *jsonPrinter) end(rv string) error {
-	if j.items > 0 {
-		_, _ = j.w.WriteString("\n  ")
-	}
+func (l *listPrinter) End(rv string) error {
 	rvJSON, _ := json.Marshal(rv)
-	fmt.Fprintf(j.w, "],\n  \"metadata\": {\n    \"resourceVersion\": %s\n  }\n}\n", rvJSON)
-	return flush(j.w)
+	switch {
+	case l.yaml && l.items == 0:
+		fmt.Fprintf(l.w, "apiVersion: v1\nkind: List\nitems: []\nmetadata:\n  resourceVersion: %s\n", rvJSON)
+	case l.yaml:
+		fmt.Fprintf(l.w, "metadata:\n  resourceVersion: %s\n", rvJSON)
+	case l.items == 0:
+		fmt.Fprintf(l.w, "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [],\n  \"metadata\": {\n    \"resourceVersion\": %s\n  }\n}\n", rvJSON)
+	default:
+		fmt.Fprintf(l.w, "\n  ],\n  \"metadata\": {\n    \"resourceVersion\": %s\n  }\n}\n", rvJSON)
+	}
+	return l.flush()
 }
 
-func (j *jsonPrinter) beginWatch() error { return nil }
+func (l *listPrinter) BeginWatch() error { return nil }
 
-type jsonEvent struct {
-	Type   watch.EventType `json:"type"`
-	Object *corev1.Pod     `json:"object"`
-}
-
-func (j *jsonPrinter) event(et watch.EventType, pod *corev1.Pod) error {
-	b, err := json.Marshal(jsonEvent{Type: et, Object: withTypeMeta(pod)})
+func (l *listPrinter) Event(et watch.EventType, pod *corev1.Pod) error {
+	pod.APIVersion, pod.Kind = "v1", "Pod"
+	ev := map[string]any{"type": et, "object": pod}
+	var b []byte
+	var err error
+	if l.yaml {
+		b, err = yaml.Marshal(ev)
+		b = append([]byte("---\n"), b...)
+	} else {
+		b, err = json.Marshal(ev)
+		b = append(b, '\n')
+	}
 	if err != nil {
 		return fmt.Errorf("encoding %s event for pod %s/%s: %w", et, pod.Namespace, pod.Name, err)
 	}
-	_, _ = j.w.Write(b)
-	_ = j.w.WriteByte('\n')
-	return flush(j.w)
-}
-
-// yamlPrinter streams a v1 List in YAML, and watch events as separate documents.
-type yamlPrinter struct{ w *bufio.Writer }
-
-func (y *yamlPrinter) begin() error {
-	_, err := y.w.WriteString("apiVersion: v1\nkind: List\nitems:\n")
-	return err
-}
-
-func (y *yamlPrinter) page(pods []corev1.Pod) error {
-	for i := range pods {
-		b, err := yaml.Marshal(withTypeMeta(&pods[i]))
-		if err != nil {
-			return fmt.Errorf("encoding pod %s/%s: %w", pods[i].Namespace, pods[i].Name, err)
-		}
-		for k, line := range strings.SplitAfter(strings.TrimSuffix(string(b), "\n"), "\n") {
-			if k == 0 {
-				_, _ = y.w.WriteString("- ")
-			} else {
-				_, _ = y.w.WriteString("  ")
-			}
-			_, _ = y.w.WriteString(line)
-		}
-		_ = y.w.WriteByte('\n')
-	}
-	return flush(y.w)
-}
-
-func (y *yamlPrinter) end(rv string) error {
-	fmt.Fprintf(y.w, "metadata:\n  resourceVersion: %q\n", rv)
-	return flush(y.w)
-}
-
-func (y *yamlPrinter) beginWatch() error { return nil }
-
-func (y *yamlPrinter) event(et watch.EventType, pod *corev1.Pod) error {
-	b, err := yaml.Marshal(jsonEvent{Type: et, Object: withTypeMeta(pod)})
-	if err != nil {
-		return fmt.Errorf("encoding %s event for pod %s/%s: %w", et, pod.Namespace, pod.Name, err)
-	}
-	_, _ = y.w.WriteString("---\n")
-	_, _ = y.w.Write(b)
-	return flush(y.w)
+	l.w.Write(b)
+	return l.flush()
 }

@@ -1,11 +1,8 @@
 package typedcm
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -16,16 +13,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/kubeworkshop/kubeworkshop/demos/02-typed-configmap/configdata"
 	"github.com/kubeworkshop/kubeworkshop/demos/internal/cli"
 )
 
-// Defaults for the ca command: the ConfigMap every namespace gets from the
-// root-ca-cert-publisher controller, and its key.
-const (
-	DefaultCAConfigMap = "kube-root-ca.crt"
-	DefaultCAKey       = "ca.crt"
-)
+// DefaultCAConfigMap is the ConfigMap every namespace gets from the
+// root-ca-cert-publisher controller.
+const DefaultCAConfigMap = "kube-root-ca.crt"
 
 // Statuses reported per row.
 const (
@@ -35,20 +28,12 @@ const (
 	StatusMissing     = "missing"
 )
 
-// CABundle is the typed view of the root CA ConfigMap's data: one key, mapped by its tag.
-// START cabundle OMIT
-type CABundle struct {
-	CACert string `json:"ca.crt"`
-}
-
-// END cabundle OMIT
-
 // CAOptions says which ConfigMaps to check.
 type CAOptions struct {
 	// Namespace to check; "" checks every namespace.
 	Namespace string
-	// Name of the ConfigMap and Key holding the PEM bundle.
-	Name, Key string
+	// Name of the ConfigMap holding the PEM bundle under the key "ca.crt".
+	Name string
 	// ExpiresWithin turns an ok certificate into expires-soon.
 	ExpiresWithin time.Duration
 }
@@ -84,7 +69,7 @@ func (c *CAChecker) Check(ctx context.Context, o CAOptions) ([]CARow, error) {
 			rows = append(rows, CARow{Namespace: ns, Status: StatusMissing, Reason: fmt.Sprintf("configmap %s not found", o.Name)})
 			continue
 		}
-		rows = append(rows, c.checkConfigMap(cm, o)...)
+		rows = append(rows, c.checkBundle(cm, o)...)
 	}
 	return rows, nil
 }
@@ -144,82 +129,28 @@ func listPages(ctx context.Context, r client.Reader, list client.ObjectList, opt
 	}
 }
 
-// checkConfigMap turns one ConfigMap into report rows.
-func (c *CAChecker) checkConfigMap(cm *corev1.ConfigMap, o CAOptions) []CARow {
-	// Struct tags are fixed at compile time; --key picks another data key by presenting
-	// it to the typed view under the tag's name.
-	if o.Key != DefaultCAKey {
-		cm = cm.DeepCopy()
-		v, ok := cm.Data[o.Key]
-		cm.Data = map[string]string{}
-		if ok {
-			cm.Data[DefaultCAKey] = v
-		}
-	}
-	// START errorsas OMIT
-	view, err := configdata.FromConfigMap[CABundle](cm)
-	if err != nil {
-		var fe *configdata.FieldError
-		if errors.As(err, &fe) && fe.Missing {
-			return []CARow{{Namespace: cm.Namespace, Status: StatusMissing, Reason: fmt.Sprintf("configmap %s has no key %q", cm.Name, o.Key)}}
-		}
-		return []CARow{{Namespace: cm.Namespace, Status: StatusInvalid, Reason: err.Error()}}
-	}
-	// END errorsas OMIT
-	certs, err := parsePEMBundle([]byte(view.Data.CACert))
-	if err != nil {
-		return []CARow{{Namespace: cm.Namespace, Status: StatusInvalid, Reason: fmt.Sprintf("key %q: %v", o.Key, err)}}
-	}
-	now := c.Now()
-	rows := make([]CARow, 0, len(certs))
-	for _, cert := range certs {
-		row := CARow{
-			Namespace: cm.Namespace,
-			Subject:   cert.Subject.String(),
-			Issuer:    cert.Issuer.String(),
-			NotAfter:  cert.NotAfter,
-			Status:    StatusOK,
-		}
-		switch {
-		case now.After(cert.NotAfter):
-			row.Status, row.Reason = StatusInvalid, "expired "+cert.NotAfter.UTC().Format(time.RFC3339)
-		case now.Before(cert.NotBefore):
-			row.Status, row.Reason = StatusInvalid, "not valid before "+cert.NotBefore.UTC().Format(time.RFC3339)
-		case cert.NotAfter.Sub(now) < o.ExpiresWithin:
-			row.Status, row.Reason = StatusExpiresSoon, "expires in "+cli.Age(cert.NotAfter, now)
-		}
-		rows = append(rows, row)
+// certRows reports each certificate: ok, expires-soon, or invalid when out of its
+// validity period.
+func (c *CAChecker) certRows(namespace string, certs []*x509.Certificate, expiresWithin time.Duration) []CARow {
+	rows := make([]CARow, len(certs))
+	for i, cert := range certs {
+		rows[i] = c.certRow(namespace, cert, expiresWithin)
 	}
 	return rows
 }
 
-// parsePEMBundle returns every certificate in a PEM bundle; anything that is not a
-// parseable CERTIFICATE block makes the bundle invalid.
-func parsePEMBundle(data []byte) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
-	rest := data
-	for n := 1; ; n++ {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			return nil, fmt.Errorf("PEM block %d is a %q, not a CERTIFICATE", n, block.Type)
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("PEM block %d: %w", n, err)
-		}
-		certs = append(certs, cert)
+func (c *CAChecker) certRow(namespace string, cert *x509.Certificate, expiresWithin time.Duration) CARow {
+	row := CARow{Namespace: namespace, Subject: cert.Subject.String(), Issuer: cert.Issuer.String(), NotAfter: cert.NotAfter, Status: StatusOK}
+	now := c.Now()
+	switch {
+	case now.After(cert.NotAfter):
+		row.Status, row.Reason = StatusInvalid, "expired "+cert.NotAfter.UTC().Format(time.RFC3339)
+	case now.Before(cert.NotBefore):
+		row.Status, row.Reason = StatusInvalid, "not valid before "+cert.NotBefore.UTC().Format(time.RFC3339)
+	case cert.NotAfter.Sub(now) < expiresWithin:
+		row.Status, row.Reason = StatusExpiresSoon, "expires in "+cli.Age(cert.NotAfter, now)
 	}
-	if len(bytes.TrimSpace(rest)) > 0 {
-		return nil, errors.New("trailing data that is not PEM")
-	}
-	if len(certs) == 0 {
-		return nil, errors.New("no PEM certificate found")
-	}
-	return certs, nil
+	return row
 }
 
 // PrintCARows writes the report table.

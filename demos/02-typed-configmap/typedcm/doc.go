@@ -4,5 +4,7 @@
 // struct, parses the PEM bundle and reports each certificate's subject, issuer and
 // expiry. The `settings` command keeps an application's settings (a string, an int, a
 // bool and a duration) in a ConfigMap, validating values against the struct's field
-// types before writing with server-side apply. Both build on package configdata.
+// types before writing with server-side apply. The lesson is
+// typedview.go: the views are plain structs with a decode function each, and their
+// errors are values a caller inspects with errors.As.
 package typedcm

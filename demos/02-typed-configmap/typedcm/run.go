@@ -2,7 +2,6 @@ package typedcm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -16,7 +15,7 @@ import (
 const usage = `typed-configmap reads and writes ConfigMaps through typed Go structs.
 
 Usage:
-  typed-configmap ca [-A | -n NAMESPACE] [--name kube-root-ca.crt] [--key ca.crt] [--expires-within 720h]
+  typed-configmap ca [-A | -n NAMESPACE] [--name kube-root-ca.crt] [--expires-within 720h]
   typed-configmap settings get -n NAMESPACE [--name app-settings] [-o table|json|yaml]
   typed-configmap settings set -n NAMESPACE [--name app-settings] KEY=VALUE...
 
@@ -61,16 +60,15 @@ func runCA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("typed-configmap ca", "typed-configmap ca checks the root CA bundle ConfigMap of one or every namespace.", stderr)
 	kf.AddFlags(fs, true)
 	fs.StringVar(&opts.Name, "name", DefaultCAConfigMap, "name of the ConfigMap holding the bundle")
-	fs.StringVar(&opts.Key, "key", DefaultCAKey, "data key holding the PEM bundle")
 	fs.DurationVar(&opts.ExpiresWithin, "expires-within", 30*24*time.Hour, "flag certificates expiring sooner than this as expires-soon")
 	if err := cli.Parse(fs, args); err != nil {
-		return helpIsOK(err)
+		return cli.IgnoreHelp(err)
 	}
 	if fs.NArg() > 0 {
 		return cli.Usagef("unexpected arguments %q", fs.Args())
 	}
-	if opts.Name == "" || opts.Key == "" {
-		return cli.Usagef("--name and --key must not be empty")
+	if opts.Name == "" {
+		return cli.Usagef("--name must not be empty")
 	}
 	c, kube, err := newClient(ctx, &kf)
 	if err != nil {
@@ -86,13 +84,6 @@ func runCA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return Failed(rows)
-}
-
-func helpIsOK(err error) error {
-	if errors.Is(err, cli.ErrHelp) {
-		return nil
-	}
-	return err
 }
 
 // Exec runs the command as its main function does: errors are printed once to stderr,

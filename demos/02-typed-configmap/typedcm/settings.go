@@ -7,16 +7,15 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubeworkshop/kubeworkshop/demos/02-typed-configmap/configdata"
 	"github.com/kubeworkshop/kubeworkshop/demos/internal/cli"
 )
 
@@ -26,17 +25,41 @@ const FieldManager = "typed-configmap"
 // DefaultSettingsName is the ConfigMap name used when --name is not given.
 const DefaultSettingsName = "app-settings"
 
-// Settings is an application's configuration kept in a ConfigMap. Every key is a string
-// on the server; the field types say how each must parse.
-// START settings OMIT
-type Settings struct {
-	Greeting        string        `json:"greeting"`
-	Replicas        int           `json:"replicas"`
-	Debug           bool          `json:"debug"`
-	RefreshInterval time.Duration `json:"refreshInterval"`
+// SettingsKeys are the data keys of Settings and the type each must parse as.
+var SettingsKeys = []struct{ Key, Want string }{
+	{"greeting", "a string"}, {"replicas", "an integer"},
+	{"debug", "a boolean (true or false)"}, {"refreshInterval", "a duration such as 30s or 5m"},
 }
 
-// END settings OMIT
+// Set parses value into the field for key; on error s is unchanged.
+func (s *Settings) Set(key, value string) error {
+	next := *s
+	var err error
+	switch key {
+	case "greeting":
+		next.Greeting = value
+	case "replicas":
+		next.Replicas, err = strconv.Atoi(value)
+	case "debug":
+		next.Debug, err = strconv.ParseBool(value)
+	case "refreshInterval":
+		next.RefreshInterval, err = time.ParseDuration(value)
+	default:
+		return fmt.Errorf("unknown key %q", key)
+	}
+	if err != nil {
+		i := slices.IndexFunc(SettingsKeys, func(k struct{ Key, Want string }) bool { return k.Key == key })
+		return &KeyError{Key: key, Want: SettingsKeys[i].Want, Got: value}
+	}
+	*s = next
+	return nil
+}
+
+// Data encodes the settings back into ConfigMap data.
+func (s Settings) Data() map[string]string {
+	return map[string]string{"greeting": s.Greeting, "replicas": strconv.Itoa(s.Replicas),
+		"debug": strconv.FormatBool(s.Debug), "refreshInterval": s.RefreshInterval.String()}
+}
 
 // DefaultSettings are the values used for keys a new or partial ConfigMap lacks.
 func DefaultSettings() Settings {
@@ -66,7 +89,7 @@ func ParseAssignments(args []string) ([]Assignment, error) {
 			errs = append(errs, fmt.Sprintf("argument %q is not KEY=VALUE", a))
 			continue
 		}
-		if err := configdata.Set(&scratch, k, v); err != nil {
+		if err := scratch.Set(k, v); err != nil {
 			errs = append(errs, err.Error())
 			continue
 		}
@@ -83,116 +106,103 @@ type SettingsStore struct {
 	Client client.Client
 }
 
+func (s *SettingsStore) read(ctx context.Context, key client.ObjectKey) (*corev1.ConfigMap, error) {
+	cm := &corev1.ConfigMap{}
+	if err := s.Client.Get(ctx, key, cm); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("configmap %s not found; create it with `typed-configmap settings set -n %s --name %s KEY=VALUE`: %w", key, key.Namespace, key.Name, err)
+		}
+		return nil, fmt.Errorf("reading configmap %s: %w", key, err)
+	}
+	return cm, nil
+}
+
 // Get reads the settings. A key the ConfigMap lacks is an error naming it.
 func (s *SettingsStore) Get(ctx context.Context, key client.ObjectKey) (Settings, error) {
-	view, err := configdata.GetConfigMap[Settings](ctx, s.Client, key)
-	if apierrors.IsNotFound(err) {
-		return Settings{}, fmt.Errorf("configmap %s not found; create it with `typed-configmap settings set -n %s --name %s KEY=VALUE`: %w", key, key.Namespace, key.Name, err)
-	}
+	cm, err := s.read(ctx, key)
 	if err != nil {
 		return Settings{}, err
 	}
-	return view.Data, nil
+	settings, err := DecodeSettings(cm, Settings{})
+	if err != nil {
+		return Settings{}, fmt.Errorf("configmap %s: %w", key, err)
+	}
+	return settings, nil
 }
 
 // Set applies the assignments on top of the current settings (or the defaults for keys
 // the ConfigMap lacks) and writes the full set with server-side apply, then reads it back.
+// A value that is bad on the server and not being set now is refused, not carried on.
 func (s *SettingsStore) Set(ctx context.Context, key client.ObjectKey, assignments []Assignment) (Settings, error) {
 	current := DefaultSettings()
-	view, err := configdata.GetConfigMap[Settings](ctx, s.Client, key)
+	cm, err := s.read(ctx, key)
 	switch {
 	case apierrors.IsNotFound(err):
 	case err != nil:
-		var ve *configdata.ValidationError
-		if !errors.As(err, &ve) {
-			return Settings{}, err
-		}
-		// Missing keys keep their defaults and keys being set now will be overwritten;
-		// anything else is bad data we refuse to carry forward silently.
+		return Settings{}, err
+	default:
+		var decodeErr error
+		current, decodeErr = DecodeSettings(cm, current)
 		var bad []string
-		for _, fe := range ve.Fields {
-			beingSet := slices.ContainsFunc(assignments, func(a Assignment) bool { return a.Key == fe.Key })
-			if !fe.Missing && !beingSet {
-				bad = append(bad, fe.Error())
+		for _, e := range unwrapAll(decodeErr) {
+			// A missing key keeps its default, a bad one being set now is overwritten.
+			var ke *KeyError
+			if errors.As(e, &ke) && (ke.Missing || slices.ContainsFunc(assignments, func(a Assignment) bool { return a.Key == ke.Key })) {
+				continue
 			}
+			bad = append(bad, e.Error())
 		}
 		if len(bad) > 0 {
 			return Settings{}, fmt.Errorf("configmap %s holds invalid values (%s); set those keys too", key, strings.Join(bad, "; "))
 		}
-		current = mergeValid(current, view.Data, ve)
-	default:
-		current = view.Data
 	}
 	for _, a := range assignments {
-		if err := configdata.Set(&current, a.Key, a.Value); err != nil {
+		if err := current.Set(a.Key, a.Value); err != nil {
 			return Settings{}, cli.Usagef("nothing was written: %w", err)
 		}
 	}
-	data, err := configdata.Marshal(current)
-	if err != nil {
+	if err := ApplySettings(ctx, s.Client, key, current); err != nil {
 		return Settings{}, err
 	}
-	// START apply OMIT
-	cm := corev1ac.ConfigMap(key.Name, key.Namespace).
-		WithLabels(map[string]string{"app.kubernetes.io/managed-by": FieldManager}).
-		WithData(data)
-	if err := s.Client.Apply(ctx, cm, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
-		return Settings{}, fmt.Errorf("applying configmap %s: %w", key, err)
-	}
-	// END apply OMIT
 	return s.Get(ctx, key)
 }
 
-// mergeValid copies into base the fields of decoded whose keys had no problem.
-func mergeValid(base, decoded Settings, ve *configdata.ValidationError) Settings {
-	good, _ := configdata.Marshal(decoded)
-	for _, k := range ve.Keys() {
-		delete(good, k)
+// unwrapAll returns the errors an errors.Join holds (none for nil).
+func unwrapAll(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
 	}
-	keys := make([]string, 0, len(good))
-	for k := range good {
-		keys = append(keys, k)
+	if err != nil {
+		return []error{err}
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		_ = configdata.Set(&base, k, good[k])
-	}
-	return base
+	return nil
 }
 
 // PrintSettings writes settings as a KEY/VALUE/TYPE table, or as the ConfigMap data in
 // JSON or YAML.
 func PrintSettings(w io.Writer, s Settings, format string) error {
-	data, err := configdata.Marshal(s)
-	if err != nil {
-		return err
-	}
+	data := s.Data()
+	var b []byte
+	var err error
 	switch format {
 	case cli.OutputJSON:
-		b, err := json.MarshalIndent(data, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
-		return err
+		b, err = json.MarshalIndent(data, "", "  ")
+		b = append(b, '\n')
 	case cli.OutputYAML:
-		b, err := yaml.Marshal(data)
-		if err != nil {
-			return err
+		b, err = yaml.Marshal(data)
+	default:
+		t := cli.NewTable(w)
+		t.Row("KEY", "VALUE", "TYPE")
+		for _, k := range SettingsKeys {
+			t.Row(k.Key, data[k.Key], k.Want)
 		}
-		_, err = w.Write(b)
-		return err
+		return t.Flush()
 	}
-	fields, err := configdata.Fields(s)
 	if err != nil {
 		return err
 	}
-	t := cli.NewTable(w)
-	t.Row("KEY", "VALUE", "TYPE")
-	for _, f := range fields {
-		t.Row(f.Key, data[f.Key], f.Want)
-	}
-	return t.Flush()
+	_, err = w.Write(b)
+	return err
 }
 
 func runSettings(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -219,7 +229,7 @@ func runSettings(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		cli.AddOutputFlag(fs, &output, cli.OutputTable, cli.OutputJSON, cli.OutputYAML)
 	}
 	if err := cli.Parse(fs, rest); err != nil {
-		return helpIsOK(err)
+		return cli.IgnoreHelp(err)
 	}
 	if name == "" {
 		return cli.Usagef("--name must not be empty")

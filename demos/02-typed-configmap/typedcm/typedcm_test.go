@@ -9,6 +9,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"math/big"
 	"reflect"
 	"strings"
@@ -79,7 +81,7 @@ func TestCACheck(t *testing.T) {
 		bundle("g-two-certs", map[string]string{"ca.crt": good + soon}),
 	)
 	checker := &CAChecker{Client: c, Now: func() time.Time { return now }}
-	rows, err := checker.Check(context.Background(), CAOptions{Name: DefaultCAConfigMap, Key: DefaultCAKey, ExpiresWithin: 30 * 24 * time.Hour})
+	rows, err := checker.Check(context.Background(), CAOptions{Name: DefaultCAConfigMap, ExpiresWithin: 30 * 24 * time.Hour})
 	if err != nil {
 		t.Fatalf("Check: %v", err)
 	}
@@ -122,20 +124,20 @@ func TestCACheck(t *testing.T) {
 
 func TestCACheckOneNamespace(t *testing.T) {
 	good := certPEM(t, "custom", now.Add(-time.Hour), now.Add(1000*time.Hour))
-	c := fakeClient(&corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "my-ca"},
-		Data:       map[string]string{"bundle.pem": good},
-	})
+	c := fakeClient(
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "my-ca"}, Data: map[string]string{"ca.crt": good}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "other-key"}, Data: map[string]string{"bundle.pem": good}},
+	)
 	checker := &CAChecker{Client: c, Now: func() time.Time { return now }}
 	tests := []struct {
 		name       string
 		opts       CAOptions
 		wantStatus string
 	}{
-		{"custom name and key", CAOptions{Namespace: "team", Name: "my-ca", Key: "bundle.pem"}, StatusOK},
-		{"wrong key", CAOptions{Namespace: "team", Name: "my-ca", Key: "ca.crt"}, StatusMissing},
-		{"absent configmap", CAOptions{Namespace: "team", Name: "nope", Key: "ca.crt"}, StatusMissing},
-		{"absent namespace", CAOptions{Namespace: "ghost", Name: "my-ca", Key: "bundle.pem"}, StatusMissing},
+		{"custom name", CAOptions{Namespace: "team", Name: "my-ca"}, StatusOK},
+		{"no ca.crt key", CAOptions{Namespace: "team", Name: "other-key"}, StatusMissing},
+		{"absent configmap", CAOptions{Namespace: "team", Name: "nope"}, StatusMissing},
+		{"absent namespace", CAOptions{Namespace: "ghost", Name: "my-ca"}, StatusMissing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,7 +169,7 @@ func TestParsePEMBundle(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			certs, err := parsePEMBundle([]byte(tt.in))
+			certs, err := CABundle{CACert: tt.in}.Certificates()
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -337,5 +339,28 @@ func TestRunHelp(t *testing.T) {
 				t.Fatal("no help text printed")
 			}
 		})
+	}
+}
+
+func TestDecodeSettingsReportsEveryKey(t *testing.T) {
+	cm := &corev1.ConfigMap{Data: map[string]string{"greeting": "hi", "replicas": "three", "debug": "yes please"}}
+	got, err := DecodeSettings(cm, DefaultSettings())
+	if got.Greeting != "hi" || got.Replicas != 1 || got.RefreshInterval != 30*time.Second {
+		t.Errorf("good keys decoded, bad and missing ones kept: got %+v", got)
+	}
+	var keys []string
+	for _, e := range unwrapAll(err) {
+		var ke *KeyError
+		if !errors.As(e, &ke) {
+			t.Fatalf("%v is not a *KeyError", e)
+		}
+		keys = append(keys, fmt.Sprintf("%s missing=%v", ke.Key, ke.Missing))
+	}
+	want := []string{"replicas missing=false", "debug missing=false", "refreshInterval missing=true"}
+	if !reflect.DeepEqual(keys, want) {
+		t.Fatalf("key errors = %v, want %v (error: %v)", keys, want, err)
+	}
+	if !strings.Contains(err.Error(), `key "replicas": want an integer, got "three"`) {
+		t.Fatalf("error = %v", err)
 	}
 }

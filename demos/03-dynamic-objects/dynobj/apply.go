@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -169,6 +170,8 @@ type Applier struct {
 	WaitTimeout time.Duration
 	// Progress receives one line per applied document, as kubectl prints them.
 	Progress io.Writer
+	// Log, when set, hears about waits (for a CRD, for discovery) as they go on.
+	Log io.Writer
 }
 
 // Apply applies docs in order and stops at the first failure, returning an *ApplyError.
@@ -179,22 +182,16 @@ func (a *Applier) Apply(ctx context.Context, docs []Document) ([]Result, error) 
 	defined := map[schema.GroupKind]bool{}
 	for i, doc := range docs {
 		res, outcome, err := a.applyOne(ctx, doc, defined)
+		if err == nil {
+			results = append(results, Result{Document: doc, Resource: res, Outcome: outcome})
+			if a.Progress != nil {
+				fmt.Fprintf(a.Progress, "%s/%s %s\n", res.QualifiedKind(), doc.Object.GetName(), outcome)
+			}
+			err = a.settle(ctx, res, doc, defined)
+		}
 		if err != nil {
 			return results, &ApplyError{Applied: results, Failed: doc, NotApplied: docs[i+1:], Err: err}
 		}
-		results = append(results, Result{Document: doc, Resource: res, Outcome: outcome})
-		if a.Progress != nil {
-			fmt.Fprintf(a.Progress, "%s/%s %s\n", res.QualifiedKind(), doc.Object.GetName(), outcome)
-		}
-		// START crdwait OMIT
-		if res.GVR.GroupResource() == crdGVR.GroupResource() {
-			gk, err := a.waitForCRD(ctx, doc.Object.GetName())
-			if err != nil {
-				return results, &ApplyError{Applied: results, Failed: doc, NotApplied: docs[i+1:], Err: err}
-			}
-			defined[gk] = true
-		}
-		// END crdwait OMIT
 	}
 	return results, nil
 }
@@ -210,6 +207,7 @@ func (a *Applier) resolve(ctx context.Context, gvk schema.GroupVersionKind, defi
 	// Established CRD, but discovery has not caught up yet: refresh and retry.
 	ctx, cancel := context.WithTimeout(ctx, a.WaitTimeout)
 	defer cancel()
+	defer waiting(a.Log, "kind %s to appear in discovery", gvk.GroupKind())()
 	err = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(context.Context) (bool, error) {
 		a.Resolver.Reset()
 		res, err = a.Resolver.ResolveKind(gvk)
@@ -224,43 +222,32 @@ func (a *Applier) resolve(ctx context.Context, gvk schema.GroupVersionKind, defi
 	return res, nil
 }
 
-func (a *Applier) applyOne(ctx context.Context, doc Document, defined map[schema.GroupKind]bool) (Resource, Outcome, error) {
-	obj := doc.Object.DeepCopy()
-	res, err := a.resolve(ctx, obj.GroupVersionKind(), defined)
-	if err != nil {
-		return res, "", err
+// waitReportEvery is how often a wait says it is still waiting.
+var waitReportEvery = 5 * time.Second
+
+// waiting prints to w (when not nil) that something is awaited, then every waitReportEvery
+// how long it has been, so no wait is silent. Call the returned function when done.
+func waiting(w io.Writer, format string, args ...any) (done func()) {
+	if w == nil {
+		return func() {}
 	}
-	var ri dynamic.ResourceInterface
-	if res.Namespaced {
-		if obj.GetNamespace() == "" {
-			obj.SetNamespace(a.Namespace)
+	what := fmt.Sprintf(format, args...)
+	fmt.Fprintf(w, "waiting for %s\n", what)
+	start, stop, stopped := time.Now(), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(waitReportEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				fmt.Fprintf(w, "still waiting for %s (%s)\n", what, time.Since(start).Round(time.Second))
+			}
 		}
-		ri = a.Client.Resource(res.GVR).Namespace(obj.GetNamespace())
-	} else {
-		obj.SetNamespace("")
-		ri = a.Client.Resource(res.GVR)
-	}
-	before, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return res, "", fmt.Errorf("reading the current object: %w", err)
-	}
-	// START ssa OMIT
-	after, err := ri.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: a.FieldManager, Force: a.Force})
-	if apierrors.IsConflict(err) {
-		return res, "", fmt.Errorf("%w; another field manager owns these fields: re-run with --force-conflicts to take them over", err)
-	}
-	if err != nil {
-		return res, "", err
-	}
-	// END ssa OMIT
-	switch {
-	case before == nil:
-		return res, Created, nil
-	case before.GetResourceVersion() == after.GetResourceVersion():
-		return res, Unchanged, nil
-	default:
-		return res, Configured, nil
-	}
+	}()
+	return func() { close(stop); <-stopped }
 }
 
 // waitForCRD waits until the named CRD is Established, then refreshes discovery. It
@@ -277,12 +264,8 @@ func (a *Applier) waitForCRD(ctx context.Context, name string) (schema.GroupKind
 	crds := wc.Resource(crdGVR)
 	var gk schema.GroupKind
 	check := func(u *unstructured.Unstructured) (bool, error) {
-		// START nested OMIT
-		group, _, _ := unstructured.NestedString(u.Object, "spec", "group")
-		kind, _, _ := unstructured.NestedString(u.Object, "spec", "names", "kind")
-		gk = schema.GroupKind{Group: group, Kind: kind}
+		gk = definedKind(u)
 		return crdEstablished(u)
-		// END nested OMIT
 	}
 	timeoutErr := func() error {
 		if errors.Is(ctx.Err(), context.Canceled) {
@@ -300,6 +283,7 @@ func (a *Applier) waitForCRD(ctx context.Context, name string) (schema.GroupKind
 		return gk, err
 	}
 	if !done {
+		defer waiting(a.Log, "CRD %s to be Established", name)()
 		sel := "metadata.name=" + name
 		rw, err := watchtools.NewRetryWatcherWithContext(ctx, crd.GetResourceVersion(), &cache.ListWatch{
 			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
@@ -310,28 +294,24 @@ func (a *Applier) waitForCRD(ctx context.Context, name string) (schema.GroupKind
 		if err != nil {
 			return gk, fmt.Errorf("watching CRD %s: %w", name, err)
 		}
-		defer rw.Stop()
-		for !done {
-			select {
-			case <-ctx.Done():
-				return gk, timeoutErr()
-			case ev, ok := <-rw.ResultChan():
-				if !ok {
-					return gk, timeoutErr()
-				}
-				switch ev.Type {
-				case watch.Error:
-					return gk, fmt.Errorf("watching CRD %s: %w", name, apierrors.FromObject(ev.Object))
-				case watch.Deleted:
-					return gk, fmt.Errorf("CRD %s was deleted while waiting for it", name)
-				case watch.Added, watch.Modified:
-					if u, ok := ev.Object.(*unstructured.Unstructured); ok && u.GetName() == name {
-						if done, err = check(u); err != nil {
-							return gk, err
-						}
-					}
-				}
+		_, err = watchtools.UntilWithoutRetry(ctx, rw, func(ev watch.Event) (bool, error) {
+			switch ev.Type {
+			case watch.Error:
+				return false, fmt.Errorf("watching CRD %s: %w", name, apierrors.FromObject(ev.Object))
+			case watch.Deleted:
+				return false, fmt.Errorf("CRD %s was deleted while waiting for it", name)
 			}
+			u, ok := ev.Object.(*unstructured.Unstructured)
+			if !ok || u.GetName() != name {
+				return false, nil
+			}
+			return check(u)
+		})
+		if ctx.Err() != nil || errors.Is(err, watchtools.ErrWatchClosed) {
+			return gk, timeoutErr()
+		}
+		if err != nil {
+			return gk, err
 		}
 	}
 	a.Resolver.Reset()
@@ -362,9 +342,9 @@ func ReadManifest(path string, stdin io.Reader) ([]Document, error) {
 	if path == "-" {
 		return ParseManifest(stdin)
 	}
-	b, err := readFile(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading the manifest: %w", err)
 	}
 	return ParseManifest(bytes.NewReader(b))
 }

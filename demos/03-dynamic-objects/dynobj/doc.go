@@ -7,4 +7,5 @@
 // either with the client-go dynamic client or with the controller-runtime client.
 // Apply uses server-side apply and handles manifests that define a CRD and its
 // instances together by waiting for the CRD to be Established and refreshing the mapper.
+// The lesson is dynamic.go; the rest is plumbing.
 package dynobj

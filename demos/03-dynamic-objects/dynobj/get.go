@@ -9,7 +9,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -27,21 +26,6 @@ type Reader interface {
 	ListPage(ctx context.Context, res Resource, namespace, cont string) (*unstructured.UnstructuredList, error)
 }
 
-// DynamicReader uses the client-go dynamic client, addressed by group/version/resource.
-type DynamicReader struct {
-	Client dynamic.Interface
-}
-
-// START dynamic OMIT
-func (d *DynamicReader) resource(res Resource, namespace string) dynamic.ResourceInterface {
-	if res.Namespaced {
-		return d.Client.Resource(res.GVR).Namespace(namespace)
-	}
-	return d.Client.Resource(res.GVR)
-}
-
-// END dynamic OMIT
-
 // Get implements Reader.
 func (d *DynamicReader) Get(ctx context.Context, res Resource, namespace, name string) (*unstructured.Unstructured, error) {
 	return d.resource(res, namespace).Get(ctx, name, metav1.GetOptions{})
@@ -50,29 +34,6 @@ func (d *DynamicReader) Get(ctx context.Context, res Resource, namespace, name s
 // ListPage implements Reader.
 func (d *DynamicReader) ListPage(ctx context.Context, res Resource, namespace, cont string) (*unstructured.UnstructuredList, error) {
 	return d.resource(res, namespace).List(ctx, metav1.ListOptions{Limit: pageSize, Continue: cont})
-}
-
-// ControllerRuntimeReader uses the controller-runtime client with unstructured objects:
-// the object carries its group/version/kind and the client's RESTMapper finds the
-// resource.
-type ControllerRuntimeReader struct {
-	Client client.Reader
-}
-
-// Get implements Reader.
-func (c *ControllerRuntimeReader) Get(ctx context.Context, res Resource, namespace, name string) (*unstructured.Unstructured, error) {
-	// START crget OMIT
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(res.GVK)
-	key := client.ObjectKey{Name: name}
-	if res.Namespaced {
-		key.Namespace = namespace
-	}
-	if err := c.Client.Get(ctx, key, u); err != nil {
-		return nil, err
-	}
-	return u, nil
-	// END crget OMIT
 }
 
 // ListPage implements Reader.

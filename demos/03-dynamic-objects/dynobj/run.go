@@ -2,7 +2,6 @@ package dynobj
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -40,9 +39,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // RunWithStdin is Run with an explicit standard input (for `apply -f -`).
 func RunWithStdin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	cmd, rest := cli.SplitCommand(args, "resources", "api-resources", "get", "apply", "help")
+	cmd, rest := cli.SplitCommand(args, "resources", "get", "apply", "help")
 	switch {
-	case cmd == "resources" || cmd == "api-resources":
+	case cmd == "resources":
 		return runResources(ctx, rest, stdout, stderr)
 	case cmd == "get":
 		return runGet(ctx, rest, stdout, stderr)
@@ -77,13 +76,6 @@ func connect(ctx context.Context, kf *cli.KubeFlags) (*connection, error) {
 	return &connection{kube: kube, resolver: NewResolver(dc)}, nil
 }
 
-func helpIsOK(err error) error {
-	if errors.Is(err, cli.ErrHelp) {
-		return nil
-	}
-	return err
-}
-
 func runResources(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
 		kf     cli.KubeFlags
@@ -93,7 +85,7 @@ func runResources(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	kf.AddFlags(fs, false)
 	cli.AddOutputFlag(fs, &output, cli.OutputTable, cli.OutputName)
 	if err := cli.Parse(fs, args); err != nil {
-		return helpIsOK(err)
+		return cli.IgnoreHelp(err)
 	}
 	if fs.NArg() > 0 {
 		return cli.Usagef("resources takes no arguments, got %q", fs.Args())
@@ -124,7 +116,7 @@ func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cli.AddOutputFlag(fs, &o.Output, cli.OutputTable, cli.OutputJSON, cli.OutputYAML, cli.OutputName)
 	fs.StringVar(&client, "client", ClientDynamic, "client library: dynamic|controller-runtime")
 	if err := cli.Parse(fs, args); err != nil {
-		return helpIsOK(err)
+		return cli.IgnoreHelp(err)
 	}
 	switch fs.NArg() {
 	case 1:
@@ -188,7 +180,7 @@ func runApply(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.BoolVar(&force, "force-conflicts", false, "take ownership of fields another manager owns")
 	fs.DurationVar(&timeout, "wait-timeout", time.Minute, "how long to wait for a CRD from the manifest to be Established")
 	if err := cli.Parse(fs, args); err != nil {
-		return helpIsOK(err)
+		return cli.IgnoreHelp(err)
 	}
 	if fs.NArg() > 0 {
 		return cli.Usagef("apply takes no arguments, got %q (use -f)", fs.Args())
@@ -218,7 +210,7 @@ func runApply(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	a := &Applier{
 		Resolver: conn.resolver, Client: dyn, WatchClient: watchDyn, Namespace: conn.kube.Namespace,
-		FieldManager: manager, Force: force, WaitTimeout: timeout, Progress: stdout,
+		FieldManager: manager, Force: force, WaitTimeout: timeout, Progress: stdout, Log: stderr,
 	}
 	_, err = a.Apply(ctx, docs)
 	return err

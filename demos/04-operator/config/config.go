@@ -11,7 +11,7 @@ import (
 // Dir is the path of this directory relative to the repository root.
 const Dir = "demos/04-operator/config"
 
-//go:embed crd/bases/*.yaml rbac/*.yaml samples/*.yaml manager/*.yaml
+//go:embed crd/bases/*.yaml rbac/*.yaml samples/*.yaml manager/*.yaml default/*.yaml
 var files embed.FS
 
 // ControllerGenArgs returns the arguments for `go tool controller-gen` that
@@ -28,9 +28,10 @@ func ControllerGenArgs(crdDir, rbacDir, objectDir string) []string {
 	}
 	args := []string{
 		"object",
-		"crd:generateEmbeddedObjectMeta=true",
+		"crd:generateEmbeddedObjectMeta=true,maxDescLen=0",
 		"rbac:roleName=podset-operator",
 		"paths=./demos/04-operator/api/...",
+		"paths=./demos/04-operator/cmd/...",
 		"paths=./demos/04-operator/internal/controller/...",
 		"output:crd:artifacts:config=" + crdDir,
 		"output:rbac:artifacts:config=" + rbacDir,
@@ -45,15 +46,15 @@ func ControllerGenArgs(crdDir, rbacDir, objectDir string) []string {
 // file name.
 func CRDs() ([][]byte, error) { return readDir("crd/bases") }
 
-// RBAC returns the ClusterRole generated from the reconciler's RBAC markers
-// and the other RBAC manifests of the in-cluster deployment.
+// RBAC returns the ClusterRole and Role generated from the RBAC markers, the
+// ServiceAccount, and the other RBAC manifests of the in-cluster deployment.
 func RBAC() ([][]byte, error) { return readDir("rbac") }
 
 // Samples returns the sample PodSets and OperatorConfig.
 func Samples() ([][]byte, error) { return readDir("samples") }
 
-// Manager returns the Namespace, ServiceAccount and Deployment for running
-// the operator inside a cluster.
+// Manager returns the Namespace and the Deployment for running the operator
+// inside a cluster.
 func Manager() ([][]byte, error) { return readDir("manager") }
 
 // File returns one embedded manifest by its path relative to this directory,
@@ -73,7 +74,7 @@ func readDir(dir string) ([][]byte, error) {
 	}
 	names := make([]string, 0, len(entries))
 	for _, e := range entries {
-		if !e.IsDir() && path.Ext(e.Name()) == ".yaml" {
+		if !e.IsDir() && path.Ext(e.Name()) == ".yaml" && e.Name() != "kustomization.yaml" {
 			names = append(names, e.Name())
 		}
 	}

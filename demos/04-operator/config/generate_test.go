@@ -3,11 +3,15 @@ package config
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
 )
 
 // TestGeneratedUpToDate regenerates CRDs, RBAC and deepcopy code into a
@@ -59,5 +63,39 @@ func TestGeneratedUpToDate(t *testing.T) {
 				t.Errorf("%s is stale: run `go tool mage generate` and commit the result", checkedIn)
 			}
 		})
+	}
+}
+
+// maxCRDJSON bounds a CRD's size as JSON. Client-side `kubectl apply` stores
+// the whole object in the annotation kubectl.kubernetes.io/last-applied-
+// configuration, and annotations may hold at most 256 KiB; half of that
+// leaves room to grow.
+const maxCRDJSON = 128 << 10
+
+// TestCRDsFitClientSideApply fails when a CRD would come close to the
+// annotation limit of client-side apply. (Without maxDescLen=0 the PodSet CRD,
+// which embeds the Pod template's schema and its documentation, was 632 KB.)
+func TestCRDsFitClientSideApply(t *testing.T) {
+	crds, err := CRDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(crds) != 2 {
+		t.Fatalf("got %d CRDs, want 2", len(crds))
+	}
+	for _, raw := range crds {
+		var obj map[string]any
+		if err := yaml.Unmarshal(raw, &obj); err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name, _, _ := unstructured.NestedString(obj, "metadata", "name")
+		t.Logf("%s: %d bytes of JSON", name, len(b))
+		if len(b) > maxCRDJSON {
+			t.Errorf("CRD %s is %d bytes as JSON, more than %d: `kubectl apply -f` (client-side) stores it in an annotation limited to 256 KiB", name, len(b), maxCRDJSON)
+		}
 	}
 }

@@ -4,12 +4,10 @@ package e2e
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	"k8s.io/utils/ptr"
@@ -21,11 +19,15 @@ import (
 // leaseName is the operator's LeaderElectionID.
 const leaseName = "podset-operator.workshop.example.com"
 
+// leading is the metric controller-runtime sets to 1 while a process holds
+// the Lease.
+const leading = `leader_election_master_status{name="` + leaseName + `"}`
+
 var _ = Describe("two operator processes with --leader-elect", Ordered, Serial, func() {
 	var (
 		ns     string
-		first  *gexec.Session
-		second *gexec.Session
+		first  *operator
+		second *operator
 		ps     *workshopv1alpha1.PodSet
 	)
 	// Short timings so that a hand-over after a crash takes seconds, not
@@ -40,9 +42,9 @@ var _ = Describe("two operator processes with --leader-elect", Ordered, Serial, 
 	}
 	// holder is the identity in the Lease: the leader's hostname plus a
 	// random suffix, different for each process.
-	holder := func(ctx context.Context) string {
+	holder := func(ctx context.Context, g Gomega) string {
 		var lease coordinationv1.Lease
-		Expect(suite.Client().Get(ctx, client.ObjectKey{Namespace: ns, Name: leaseName}, &lease)).To(Succeed())
+		g.Expect(suite.Client().Get(ctx, client.ObjectKey{Namespace: ns, Name: leaseName}, &lease)).To(Succeed())
 		return ptr.Deref(lease.Spec.HolderIdentity, "")
 	}
 	var firstIdentity string
@@ -51,15 +53,18 @@ var _ = Describe("two operator processes with --leader-elect", Ordered, Serial, 
 		bin := prepare(ctx)
 		ns = suite.NewNamespace(ctx, "leader")
 
-		By("starting the first process and waiting until it leads")
+		By("starting the first process and waiting until it holds the Lease")
 		first = startOperator(bin, leaderArgs()...)
-		Eventually(first.Err).WithTimeout(time.Minute).Should(gbytes.Say(`(?i)successfully acquired lease`))
-		firstIdentity = holder(ctx)
-		Expect(firstIdentity).NotTo(BeEmpty())
+		first.waitReady(ctx)
+		Eventually(func(g Gomega) {
+			firstIdentity = holder(ctx, g)
+			g.Expect(firstIdentity).NotTo(BeEmpty())
+			g.Expect(first.metric(ctx, g, leading)).To(Equal(1.0))
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
 
-		By("starting the second process")
+		By("starting the second process: it runs, but does not lead")
 		second = startOperator(bin, leaderArgs()...)
-		Eventually(second.Err).WithTimeout(time.Minute).Should(gbytes.Say(`(?i)attempting to acquire leader lease`))
+		second.waitReady(ctx)
 		drainOnCleanup(ns)
 		ps = newPodSet(ns, "led", 2)
 	})
@@ -67,9 +72,14 @@ var _ = Describe("two operator processes with --leader-elect", Ordered, Serial, 
 	It("lets only the leader reconcile", func(ctx SpecContext) {
 		Expect(suite.Client().Create(ctx, ps)).To(Succeed())
 		expectConverged(ctx, ps, 2)
-		Expect(first.Err).To(gbytes.Say("created pod"))
-		Consistently(second.Err.Contents).WithTimeout(2 * time.Second).ShouldNot(ContainSubstring("created pod"))
-		Expect(strings.ToLower(string(second.Err.Contents()))).NotTo(ContainSubstring("successfully acquired lease"))
+		Eventually(func(g Gomega) {
+			g.Expect(first.metric(ctx, g, podCreates)).To(Equal(2.0))
+		}).WithContext(ctx).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(second.metric(ctx, g, podCreates)).To(BeZero())
+			g.Expect(second.metric(ctx, g, leading)).To(BeZero())
+			g.Expect(holder(ctx, g)).To(Equal(firstIdentity))
+		}).WithContext(ctx).WithTimeout(2 * time.Second).Should(Succeed())
 	})
 
 	It("hands over to the other process when the leader is killed", func(ctx SpecContext) {
@@ -78,8 +88,10 @@ var _ = Describe("two operator processes with --leader-elect", Ordered, Serial, 
 		Eventually(first).Should(gexec.Exit())
 
 		By("waiting for the second process to take the Lease once it expires")
-		Eventually(second.Err).WithTimeout(time.Minute).Should(gbytes.Say(`(?i)successfully acquired lease`))
-		Expect(holder(ctx)).NotTo(Equal(firstIdentity))
+		Eventually(func(g Gomega) {
+			g.Expect(holder(ctx, g)).NotTo(Equal(firstIdentity))
+			g.Expect(second.metric(ctx, g, leading)).To(Equal(1.0))
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
 
 		By("scaling up: the new leader does the work")
 		Eventually(func(g Gomega) {
@@ -89,6 +101,8 @@ var _ = Describe("two operator processes with --leader-elect", Ordered, Serial, 
 			g.Expect(suite.Client().Update(ctx, &cur)).To(Succeed())
 		}).WithContext(ctx).Should(Succeed())
 		expectConverged(ctx, ps, 3)
-		Expect(second.Err).To(gbytes.Say("created pod"))
+		Eventually(func(g Gomega) {
+			g.Expect(second.metric(ctx, g, podCreates)).To(BeNumerically(">=", 1))
+		}).WithContext(ctx).Should(Succeed())
 	})
 })

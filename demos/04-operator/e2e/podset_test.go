@@ -5,40 +5,34 @@ package e2e
 import (
 	"bufio"
 	"fmt"
-	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/onsi/gomega/gbytes"
-	"github.com/onsi/gomega/gexec"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	workshopv1alpha1 "github.com/kubeworkshop/kubeworkshop/demos/04-operator/api/v1alpha1"
+	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/internal/controller"
 )
 
 var _ = Describe("the PodSet operator running as a process", Ordered, Serial, func() {
 	var (
-		ns         string
-		operator   *gexec.Session
-		metricsURL string
-		web        *workshopv1alpha1.PodSet
+		ns  string
+		op  *operator
+		web *workshopv1alpha1.PodSet
 	)
 
 	BeforeAll(func(ctx SpecContext) {
 		bin := prepare(ctx)
 		ns = suite.NewNamespace(ctx, "ops")
-		port := freePort()
-		metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
-		By("starting the operator")
-		operator = startOperator(bin, "--metrics-bind-address", "127.0.0.1:"+strconv.Itoa(port))
-		Eventually(operator.Err).WithTimeout(time.Minute).Should(gbytes.Say("Starting workers"))
+		By("starting the operator and waiting until /readyz says its caches have synced")
+		op = startOperator(bin)
+		op.waitReady(ctx)
 		drainOnCleanup(ns)
 		web = newPodSet(ns, "web", 3)
 	})
@@ -97,7 +91,7 @@ var _ = Describe("the PodSet operator running as a process", Ordered, Serial, fu
 	It("exports the managed-pods gauge on the metrics endpoint", func(ctx SpecContext) {
 		want := fmt.Sprintf(`workshop_podset_managed_pods{namespace="%s",podset="web"} 4`, ns)
 		Eventually(func(g Gomega) {
-			resp, err := http.Get(metricsURL)
+			resp, err := http.Get(op.metricsURL)
 			g.Expect(err).NotTo(HaveOccurred())
 			defer resp.Body.Close()
 			var lines []string
@@ -134,7 +128,7 @@ spec:
 		tooMany.Spec.Replicas = ptr.To[int32](1000)
 		err = suite.Client().Create(ctx, tooMany)
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
-		Expect(err.Error()).To(ContainSubstring("spec.replicas must be between 0 and 100"))
+		Expect(err.Error()).To(ContainSubstring("spec.replicas in body should be less than or equal to 100"))
 
 		By("changing the selector")
 		Eventually(func(g Gomega) {
@@ -153,23 +147,23 @@ spec:
 		Expect(out).To(ContainSubstring("must be named 'singleton'"))
 	})
 
-	It("drains the pods when the PodSet is deleted, then the object disappears", func(ctx SpecContext) {
+	It("deletes its record when the PodSet is deleted; the garbage collector deletes the pods", func(ctx SpecContext) {
+		record := client.ObjectKey{Namespace: controller.DefaultRecordNamespace, Name: controller.RecordName(web)}
+		Expect(suite.Client().Get(ctx, record, &corev1.ConfigMap{})).To(Succeed())
+		var createsBefore float64
+		Eventually(func(g Gomega) { createsBefore = op.metric(ctx, g, podCreates) }).WithContext(ctx).Should(Succeed())
+
 		Expect(suite.Client().Delete(ctx, web)).To(Succeed())
 		Eventually(func(g Gomega) {
 			err := suite.Client().Get(ctx, client.ObjectKeyFromObject(web), &workshopv1alpha1.PodSet{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "PodSet still there: %v", err)
+			err = suite.Client().Get(ctx, record, &corev1.ConfigMap{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "record still there: %v", err)
 			_, total := runningPods(ctx, g, web)
 			g.Expect(total).To(BeZero())
 		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
-		Expect(operator.Err).To(gbytes.Say("deleted pod"))
+		Consistently(func(g Gomega) {
+			g.Expect(op.metric(ctx, g, podCreates)).To(Equal(createsBefore), "the operator must not re-create pods of a deleted PodSet")
+		}).WithContext(ctx).WithTimeout(2 * time.Second).Should(Succeed())
 	})
 })
-
-// freePort returns a free TCP port on the loopback interface.
-func freePort() int {
-	GinkgoHelper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}

@@ -5,7 +5,10 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	workshopv1alpha1 "github.com/kubeworkshop/kubeworkshop/demos/04-operator/api/v1alpha1"
-	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/ops"
+	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/ops"
 	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
 )
 
@@ -41,14 +44,23 @@ func prepare(ctx context.Context) string {
 	return bin
 }
 
+// operator is an operator process started by a spec, with its metrics and
+// probes on free loopback ports.
+type operator struct {
+	*gexec.Session
+	metricsURL string
+	readyURL   string
+}
+
 // startOperator runs the operator binary against the shared cluster and
-// stops it with SIGTERM when the current container ends. Metrics and probes
-// are off unless args turn them on.
-func startOperator(bin string, args ...string) *gexec.Session {
+// stops it with SIGTERM when the current container ends.
+func startOperator(bin string, args ...string) *operator {
+	GinkgoHelper()
+	metrics, probes := freePort(), freePort()
 	all := append([]string{
 		"--kubeconfig", suite.Kubeconfig(),
-		"--metrics-bind-address", "0",
-		"--health-probe-bind-address", "0",
+		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metrics),
+		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probes),
 		"--zap-log-level", "info",
 	}, args...)
 	session, err := gexec.Start(exec.Command(bin, all...), GinkgoWriter, GinkgoWriter)
@@ -57,7 +69,51 @@ func startOperator(bin string, args ...string) *gexec.Session {
 		session.Terminate()
 		Eventually(session).WithTimeout(30 * time.Second).Should(gexec.Exit())
 	})
-	return session
+	return &operator{
+		Session:    session,
+		metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics),
+		readyURL:   fmt.Sprintf("http://127.0.0.1:%d/readyz", probes),
+	}
+}
+
+// waitReady waits until the operator's /readyz answers 200, which it does
+// once its informer caches have synced.
+func (o *operator) waitReady(ctx context.Context) {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		g.Expect(o.ExitCode()).To(Equal(-1), "the operator exited")
+		resp, err := http.Get(o.readyURL)
+		g.Expect(err).NotTo(HaveOccurred())
+		resp.Body.Close()
+		g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
+	}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
+}
+
+// metric sums the samples on the operator's metrics endpoint whose line
+// starts with prefix (a metric name, optionally with the start of its
+// labels); an absent metric is 0.
+func (o *operator) metric(ctx context.Context, g Gomega, prefix string) float64 {
+	lines, err := ops.MetricLines(ctx, o.metricsURL, func(line string) bool { return strings.HasPrefix(line, prefix) })
+	g.Expect(err).NotTo(HaveOccurred())
+	sum := 0.0
+	for _, line := range lines {
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		g.Expect(err).NotTo(HaveOccurred(), line)
+		sum += v
+	}
+	return sum
+}
+
+// podCreates is the metric prefix of the operator's successful Pod creates.
+const podCreates = `workshop_podset_pod_operations_total{operation="create",result="success"}`
+
+// freePort returns a free TCP port on the loopback interface.
+func freePort() int {
+	GinkgoHelper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 // drainOnCleanup deletes every PodSet in ns and waits until they are gone,

@@ -81,6 +81,14 @@ func Report(w io.Writer, name string, err error) int {
 // ErrHelp is returned by Parse when -h/--help was requested; callers treat it as success.
 var ErrHelp = pflag.ErrHelp
 
+// IgnoreHelp turns ErrHelp (help was printed) into success and returns other errors.
+func IgnoreHelp(err error) error {
+	if errors.Is(err, ErrHelp) {
+		return nil
+	}
+	return err
+}
+
 // Parse parses args into fs, converting flag errors into UsageErrors. It returns
 // ErrHelp (after the usage text has been printed) when help was requested.
 func Parse(fs *pflag.FlagSet, args []string) error {

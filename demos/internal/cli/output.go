@@ -5,8 +5,8 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/util/duration"
@@ -41,31 +41,61 @@ func ValidateOutput(got string, allowed ...string) (string, error) {
 	return got, nil
 }
 
-// Table writes aligned columns like kubectl does. Rows are buffered until Flush, so call
-// Flush after each page to keep memory flat for long listings.
+// Table writes aligned columns like kubectl does. Rows are buffered until Flush, so
+// call Flush after each page to keep memory flat for long listings. Column widths are
+// remembered across flushes, so rows flushed one at a time (watch events) stay aligned
+// with the rows before them.
 type Table struct {
-	tw *tabwriter.Writer
+	w      io.Writer
+	rows   [][]string
+	widths []int
 }
 
 // NewTable returns a Table writing to w.
-func NewTable(w io.Writer) *Table {
-	return &Table{tw: tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)}
-}
+func NewTable(w io.Writer) *Table { return &Table{w: w} }
 
-// Row writes one row; cells must not contain tabs or newlines.
-func (t *Table) Row(cells ...string) {
-	for i, c := range cells {
-		if i > 0 {
-			_, _ = io.WriteString(t.tw, "\t")
-		}
-		_, _ = io.WriteString(t.tw, sanitize(c))
+// MinWidths makes the columns at least this wide, e.g. as wide as another table's.
+func (t *Table) MinWidths(widths ...int) {
+	for i, n := range widths {
+		t.widen(i, n)
 	}
-	_, _ = io.WriteString(t.tw, "\n")
 }
 
-// Flush writes buffered rows to the underlying writer.
+// Widths returns the current column widths.
+func (t *Table) Widths() []int { return slices.Clone(t.widths) }
+
+func (t *Table) widen(i, n int) {
+	for len(t.widths) <= i {
+		t.widths = append(t.widths, 0)
+	}
+	t.widths[i] = max(t.widths[i], n)
+}
+
+// Row buffers one row; tabs and newlines in cells become spaces.
+func (t *Table) Row(cells ...string) {
+	row := make([]string, len(cells))
+	for i, c := range cells {
+		row[i] = sanitize(c)
+		t.widen(i, utf8.RuneCountInString(row[i]))
+	}
+	t.rows = append(t.rows, row)
+}
+
+// Flush writes the buffered rows, each cell but the last padded to its column's width
+// plus three spaces.
 func (t *Table) Flush() error {
-	if err := t.tw.Flush(); err != nil {
+	var b strings.Builder
+	for _, row := range t.rows {
+		for i, c := range row {
+			b.WriteString(c)
+			if i < len(row)-1 {
+				b.WriteString(strings.Repeat(" ", t.widths[i]-utf8.RuneCountInString(c)+3))
+			}
+		}
+		b.WriteByte('\n')
+	}
+	t.rows = t.rows[:0]
+	if _, err := io.WriteString(t.w, b.String()); err != nil {
 		return fmt.Errorf("writing table: %w", err)
 	}
 	return nil

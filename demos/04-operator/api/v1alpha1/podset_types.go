@@ -11,12 +11,17 @@ const (
 	// PodSet's name. The operator's Pod cache only holds Pods with this label.
 	PodSetLabel = "workshop.example.com/podset"
 
-	// DrainFinalizer keeps a deleted PodSet around until all of its Pods are
-	// gone.
-	DrainFinalizer = "workshop.example.com/drain"
+	// RecordFinalizer keeps a deleted PodSet around until the operator has
+	// deleted the PodSet's record in the registry namespace. The record lives
+	// outside the PodSet's namespace, where an ownerReference cannot reach, so
+	// the garbage collector cannot delete it; the Pods need no finalizer, their
+	// ownerReferences let the garbage collector delete them.
+	RecordFinalizer = "workshop.example.com/record"
 
-	// MaxReplicas is the upper bound of spec.replicas enforced by the CRD.
-	MaxReplicas = 100
+	// RecordNamespaceLabel and RecordNameLabel are set on a PodSet's record
+	// to the PodSet's namespace and name.
+	RecordNamespaceLabel = "workshop.example.com/podset-namespace"
+	RecordNameLabel      = "workshop.example.com/podset-name"
 )
 
 // Condition types reported in PodSetStatus.Conditions.
@@ -25,11 +30,11 @@ const (
 	// Ready.
 	ConditionAvailable = "Available"
 	// ConditionProgressing is True while the operator is creating, deleting
-	// or waiting for Pods, or draining a deleted PodSet.
+	// or waiting for Pods.
 	ConditionProgressing = "Progressing"
 	// ConditionDegraded is True when the operator cannot do what the spec
-	// asks: Pod creation or deletion failed, a limit from the OperatorConfig
-	// applies, or the drain on deletion is blocked.
+	// asks: Pod creation or deletion failed, or a limit from the
+	// OperatorConfig applies.
 	ConditionDegraded = "Degraded"
 )
 
@@ -39,13 +44,18 @@ const (
 // before an object is stored, so the operator never sees a PodSet whose Pods
 // would not match its own selector.
 //
+// Bounds a single field can state (minimum, maximum, sizes) are OpenAPI
+// markers; CEL is for what they cannot say: rules across fields and rules
+// about a change (transition rules, which compare with oldSelf).
+//
 // +kubebuilder:validation:XValidation:rule="self.selector.matchLabels.all(k, has(self.template.metadata) && has(self.template.metadata.labels) && k in self.template.metadata.labels && self.template.metadata.labels[k] == self.selector.matchLabels[k])",message="every label in spec.selector.matchLabels must appear with the same value in spec.template.metadata.labels, otherwise the PodSet could not find the Pods it creates"
 type PodSetSpec struct { // START spec OMIT
 	// Replicas is the number of Pods the PodSet keeps running, between 0 and
 	// 100. Nil means 1; an OperatorConfig may lower the effective maximum.
 	//
 	// +kubebuilder:default=1
-	// +kubebuilder:validation:XValidation:rule="self >= 0 && self <= 100",message="spec.replicas must be between 0 and 100"
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
 
@@ -67,17 +77,27 @@ type PodSetSpec struct { // START spec OMIT
 // of every CEL rule, and a rule that iterates over metav1.LabelSelector's
 // unbounded map is rejected as too expensive.
 type PodSetSelector struct {
-	// MatchLabels are labels every Pod of the PodSet carries (at most 16).
+	// MatchLabels are labels every Pod of the PodSet carries: at least one,
+	// at most 16, and not PodSetLabel, which the operator sets itself.
 	//
+	// +kubebuilder:validation:MinProperties=1
 	// +kubebuilder:validation:MaxProperties=16
-	// +kubebuilder:validation:XValidation:rule="size(self) > 0",message="spec.selector.matchLabels must name at least one label"
+	// +kubebuilder:validation:XValidation:rule="!('workshop.example.com/podset' in self)",message="spec.selector.matchLabels must not name workshop.example.com/podset: the operator adds that label itself"
 	MatchLabels map[string]string `json:"matchLabels"`
 }
 
-// LabelSelector returns the selector as a metav1.LabelSelector, the form
-// Kubernetes APIs and helpers expect.
-func (s PodSetSelector) LabelSelector() *metav1.LabelSelector {
-	return &metav1.LabelSelector{MatchLabels: s.MatchLabels}
+// PodLabels returns the labels that make a Pod one of this PodSet's:
+// spec.selector.matchLabels plus PodSetLabel with the PodSet's name. They are
+// the one source for what the operator puts on the Pods it creates, which Pods
+// it lists and counts, and status.selector, which `kubectl scale` and
+// autoscalers read; the operator further counts only Pods it controls.
+func (p *PodSet) PodLabels() map[string]string {
+	l := make(map[string]string, len(p.Spec.Selector.MatchLabels)+1)
+	for k, v := range p.Spec.Selector.MatchLabels {
+		l[k] = v
+	}
+	l[PodSetLabel] = p.Name
+	return l
 }
 
 // PodSetStatus is the observed state of a PodSet, computed from the
@@ -92,8 +112,9 @@ type PodSetStatus struct {
 	// +optional
 	ReadyReplicas int32 `json:"readyReplicas"`
 
-	// Selector is spec.selector in its string form; the scale subresource
-	// reports it so that `kubectl scale` and autoscalers can find the Pods.
+	// Selector selects the PodSet's Pods in label-selector string form (see
+	// PodLabels); the scale subresource reports it so that autoscalers can
+	// find the Pods.
 	// +optional
 	Selector string `json:"selector,omitempty"`
 
@@ -120,6 +141,7 @@ type PodSetStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyReplicas`,description="Pods that are Ready"
 // +kubebuilder:printcolumn:name="Available",type=string,JSONPath=`.status.conditions[?(@.type=="Available")].status`,description="Whether enough Pods are Ready"
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="the name must fit a label value: at most 63 characters"
 type PodSet struct { // END crdmarkers OMIT
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"fmt"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,18 +14,15 @@ import (
 const (
 	ReasonMinimumReplicasReady    = "MinimumReplicasReady"
 	ReasonInsufficientReadyPods   = "InsufficientReadyPods"
-	ReasonDeleting                = "Deleting"
 	ReasonScalingUp               = "ScalingUp"
 	ReasonScalingDown             = "ScalingDown"
 	ReasonWaitingForReadyPods     = "WaitingForReadyPods"
 	ReasonWaitingForTermination   = "WaitingForTermination"
 	ReasonComplete                = "Complete"
-	ReasonDraining                = "Draining"
 	ReasonAsExpected              = "AsExpected"
 	ReasonPodCreateFailed         = "PodCreateFailed"
 	ReasonPodDeleteFailed         = "PodDeleteFailed"
 	ReasonLimitedByOperatorConfig = "LimitedByOperatorConfig"
-	ReasonDrainBlocked            = "DrainBlocked"
 )
 
 // observation is everything the conditions are computed from. It is filled in
@@ -40,8 +36,6 @@ type observation struct {
 	active      int32
 	ready       int32
 	terminating int32
-	deleting    bool     // the PodSet has a deletionTimestamp
-	blockedBy   []string // while deleting: "pod (finalizers: a, b)" for Pods held by finalizers
 	createErr   error
 	deleteErr   error
 }
@@ -67,28 +61,22 @@ func setConditions(conds []metav1.Condition, obs observation, now metav1.Time) [
 		// END setcondition OMIT
 	}
 
-	if obs.deleting {
-		set(workshopv1alpha1.ConditionAvailable, false, ReasonDeleting, "the PodSet is being deleted")
-		set(workshopv1alpha1.ConditionProgressing, true, ReasonDraining,
-			"waiting for %d pod(s) to terminate before the PodSet is released", obs.active+obs.terminating)
+	if obs.ready >= obs.desired {
+		set(workshopv1alpha1.ConditionAvailable, true, ReasonMinimumReplicasReady, "%d/%d pods ready", obs.ready, obs.desired)
 	} else {
-		if obs.ready >= obs.desired {
-			set(workshopv1alpha1.ConditionAvailable, true, ReasonMinimumReplicasReady, "%d/%d pods ready", obs.ready, obs.desired)
-		} else {
-			set(workshopv1alpha1.ConditionAvailable, false, ReasonInsufficientReadyPods, "%d/%d pods ready", obs.ready, obs.desired)
-		}
-		switch {
-		case obs.active < obs.desired:
-			set(workshopv1alpha1.ConditionProgressing, true, ReasonScalingUp, "scaling up from %d to %d pods", obs.active, obs.desired)
-		case obs.active > obs.desired:
-			set(workshopv1alpha1.ConditionProgressing, true, ReasonScalingDown, "scaling down from %d to %d pods", obs.active, obs.desired)
-		case obs.ready < obs.active:
-			set(workshopv1alpha1.ConditionProgressing, true, ReasonWaitingForReadyPods, "waiting for %d pod(s) to become ready", obs.active-obs.ready)
-		case obs.terminating > 0:
-			set(workshopv1alpha1.ConditionProgressing, true, ReasonWaitingForTermination, "waiting for %d pod(s) to terminate", obs.terminating)
-		default:
-			set(workshopv1alpha1.ConditionProgressing, false, ReasonComplete, "all %d pods are ready", obs.desired)
-		}
+		set(workshopv1alpha1.ConditionAvailable, false, ReasonInsufficientReadyPods, "%d/%d pods ready", obs.ready, obs.desired)
+	}
+	switch {
+	case obs.active < obs.desired:
+		set(workshopv1alpha1.ConditionProgressing, true, ReasonScalingUp, "scaling up from %d to %d pods", obs.active, obs.desired)
+	case obs.active > obs.desired:
+		set(workshopv1alpha1.ConditionProgressing, true, ReasonScalingDown, "scaling down from %d to %d pods", obs.active, obs.desired)
+	case obs.ready < obs.active:
+		set(workshopv1alpha1.ConditionProgressing, true, ReasonWaitingForReadyPods, "waiting for %d pod(s) to become ready", obs.active-obs.ready)
+	case obs.terminating > 0:
+		set(workshopv1alpha1.ConditionProgressing, true, ReasonWaitingForTermination, "waiting for %d pod(s) to terminate", obs.terminating)
+	default:
+		set(workshopv1alpha1.ConditionProgressing, false, ReasonComplete, "all %d pods are ready", obs.desired)
 	}
 
 	switch {
@@ -96,10 +84,7 @@ func setConditions(conds []metav1.Condition, obs observation, now metav1.Time) [
 		set(workshopv1alpha1.ConditionDegraded, true, ReasonPodCreateFailed, "creating a pod failed: %v", obs.createErr)
 	case obs.deleteErr != nil:
 		set(workshopv1alpha1.ConditionDegraded, true, ReasonPodDeleteFailed, "deleting a pod failed: %v", obs.deleteErr)
-	case obs.deleting && len(obs.blockedBy) > 0:
-		set(workshopv1alpha1.ConditionDegraded, true, ReasonDrainBlocked,
-			"deletion is waiting for pods held by finalizers: %s", strings.Join(obs.blockedBy, "; "))
-	case !obs.deleting && obs.limited:
+	case obs.limited:
 		set(workshopv1alpha1.ConditionDegraded, true, ReasonLimitedByOperatorConfig,
 			"spec.replicas is %d but OperatorConfig %q allows at most %d pods per PodSet",
 			obs.requested, workshopv1alpha1.OperatorConfigName, obs.desired)

@@ -64,16 +64,6 @@ func TestSetConditions(t *testing.T) {
 			observation{desired: 5, requested: 8, limited: true, active: 5, ready: 5},
 			map[string]want{"Available": {"True", ReasonMinimumReplicasReady}, "Degraded": {"True", ReasonLimitedByOperatorConfig}},
 		},
-		{
-			"draining",
-			observation{deleting: true, active: 0, terminating: 2},
-			map[string]want{"Available": {"False", ReasonDeleting}, "Progressing": {"True", ReasonDraining}, "Degraded": {"False", ReasonAsExpected}},
-		},
-		{
-			"drain blocked by a finalizer",
-			observation{deleting: true, terminating: 1, blockedBy: []string{"p (finalizers: x)"}},
-			map[string]want{"Progressing": {"True", ReasonDraining}, "Degraded": {"True", ReasonDrainBlocked}},
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

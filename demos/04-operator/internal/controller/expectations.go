@@ -13,7 +13,10 @@ import (
 //
 // Without it, a reconcile triggered by the first of three new Pods would see
 // only one Pod in the cache and create two more. ReplicaSets in
-// kube-controller-manager solve the same problem the same way.
+// kube-controller-manager solve the same problem the same way, except that
+// they count the informer's events while this compares the cache's list: a
+// Pod deleted by someone else before the cache ever listed it holds its
+// PodSet back until the expectations expire (ttl).
 type expectations struct {
 	mu  sync.Mutex
 	ttl time.Duration
@@ -41,6 +44,13 @@ func (e *expectations) entry(key types.NamespacedName) *expected {
 	}
 	x.since = e.now()
 	return x
+}
+
+// setTTL changes how long expectations wait for the cache.
+func (e *expectations) setTTL(ttl time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.ttl = ttl
 }
 
 // expectCreate records that a Pod named name was created for key.

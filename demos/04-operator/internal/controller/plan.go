@@ -94,7 +94,7 @@ func effectiveReplicas(ps *workshopv1alpha1.PodSet, cfg *workshopv1alpha1.Operat
 }
 
 // podFor builds a new Pod from the PodSet's template: labels from the
-// template plus PodSetLabel, a generated name, and the OperatorConfig's
+// template plus the PodSet's PodLabels (so ownedPods finds it), a generated name, and the OperatorConfig's
 // default image for containers without one. The caller sets the owner
 // reference.
 func podFor(ps *workshopv1alpha1.PodSet, cfg *workshopv1alpha1.OperatorConfig) *corev1.Pod {
@@ -103,7 +103,9 @@ func podFor(ps *workshopv1alpha1.PodSet, cfg *workshopv1alpha1.OperatorConfig) *
 	for k, v := range tmpl.Labels {
 		labels[k] = v
 	}
-	labels[workshopv1alpha1.PodSetLabel] = ps.Name
+	for k, v := range ps.PodLabels() { // the CRD's rules make these agree; PodLabels wins
+		labels[k] = v
+	}
 
 	pod := &corev1.Pod{}
 	pod.Namespace = ps.Namespace

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -132,15 +133,19 @@ var _ = Describe("PodSet reconciler", func() {
 			}
 		}).Should(Succeed())
 
-		By("adding the drain finalizer and reporting pods that are not ready yet")
+		By("writing the record, adding the finalizer, and reporting pods that are not ready yet")
 		Eventually(func(g Gomega) {
+			var record corev1.ConfigMap
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: recordNamespace, Name: ns + ".web"}, &record)).To(Succeed())
+			g.Expect(record.Data).To(HaveKeyWithValue("namespace", ns))
+			g.Expect(record.Labels).To(HaveKeyWithValue(workshopv1alpha1.RecordNameLabel, "web"))
 			var cur workshopv1alpha1.PodSet
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ps), &cur)).To(Succeed())
-			g.Expect(cur.Finalizers).To(ContainElement(workshopv1alpha1.DrainFinalizer))
+			g.Expect(cur.Finalizers).To(ContainElement(workshopv1alpha1.RecordFinalizer))
 			g.Expect(cur.Status.Replicas).To(BeEquivalentTo(3))
 			g.Expect(cur.Status.ReadyReplicas).To(BeEquivalentTo(0))
 			g.Expect(cur.Status.ObservedGeneration).To(Equal(cur.Generation))
-			g.Expect(cur.Status.Selector).To(Equal("app=web"))
+			g.Expect(cur.Status.Selector).To(Equal("app=web," + workshopv1alpha1.PodSetLabel + "=web"))
 			g.Expect(condition(ctx, g, ps, workshopv1alpha1.ConditionAvailable)).To(haveCondition(metav1.ConditionFalse, ReasonInsufficientReadyPods))
 			g.Expect(condition(ctx, g, ps, workshopv1alpha1.ConditionProgressing)).To(haveCondition(metav1.ConditionTrue, ReasonWaitingForReadyPods))
 			g.Expect(condition(ctx, g, ps, workshopv1alpha1.ConditionDegraded)).To(haveCondition(metav1.ConditionFalse, ReasonAsExpected))
@@ -200,7 +205,7 @@ var _ = Describe("PodSet reconciler", func() {
 		scale := &autoscalingv1.Scale{}
 		Expect(k8sClient.SubResource("scale").Get(ctx, ps, scale)).To(Succeed())
 		Expect(scale.Status.Replicas).To(BeEquivalentTo(4))
-		Expect(scale.Status.Selector).To(Equal("app=scaled"))
+		Expect(scale.Status.Selector).To(Equal("app=scaled," + workshopv1alpha1.PodSetLabel + "=scaled"))
 
 		By("scaling down to 2 by editing spec.replicas: the two new pods go")
 		var cur workshopv1alpha1.PodSet
@@ -236,51 +241,109 @@ var _ = Describe("PodSet reconciler", func() {
 		Consistently(func(g Gomega) { g.Expect(podsOf(ctx, g, ps)).To(HaveLen(2)) }).Should(Succeed())
 	})
 
-	It("drains the pods on deletion and reports a drain blocked by a pod finalizer", func(ctx SpecContext) {
-		ps := newPodSet(ns, "drained", 2)
+	It("deletes its record when the PodSet is deleted and leaves the pods to the garbage collector", func(ctx SpecContext) {
+		ps := newPodSet(ns, "released", 2)
 		Expect(k8sClient.Create(ctx, ps)).To(Succeed())
-		var held corev1.Pod
+		record := client.ObjectKey{Namespace: recordNamespace, Name: RecordName(ps)}
+		var pods []corev1.Pod
 		Eventually(func(g Gomega) {
-			pods := podsOf(ctx, g, ps)
+			pods = podsOf(ctx, g, ps)
 			g.Expect(pods).To(HaveLen(2))
-			held = pods[0]
-		}).Should(Succeed())
-		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, record, &corev1.ConfigMap{})).To(Succeed())
 			var cur workshopv1alpha1.PodSet
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ps), &cur)).To(Succeed())
-			g.Expect(cur.Finalizers).To(ContainElement(workshopv1alpha1.DrainFinalizer))
+			g.Expect(cur.Finalizers).To(ContainElement(workshopv1alpha1.RecordFinalizer))
 		}).Should(Succeed())
 
-		By("holding one pod with a finalizer of its own")
-		const hold = "test.example.com/hold"
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(&held), &held)).To(Succeed())
-			held.Finalizers = append(held.Finalizers, hold)
-			g.Expect(k8sClient.Update(ctx, &held)).To(Succeed())
-		}).Should(Succeed())
-
-		By("deleting the PodSet: it stays while a pod remains and says why")
+		By("deleting the PodSet: the finalizer goes once the record is gone")
 		Expect(k8sClient.Delete(ctx, ps)).To(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(podNames(podsOf(ctx, g, ps))).To(Equal([]string{held.Name}))
-			g.Expect(condition(ctx, g, ps, workshopv1alpha1.ConditionProgressing)).To(haveCondition(metav1.ConditionTrue, ReasonDraining))
-			deg := condition(ctx, g, ps, workshopv1alpha1.ConditionDegraded)
-			g.Expect(deg).To(haveCondition(metav1.ConditionTrue, ReasonDrainBlocked))
-			g.Expect(deg.Message).To(ContainSubstring(held.Name))
-			g.Expect(deg.Message).To(ContainSubstring(hold))
-			g.Expect(condition(ctx, g, ps, workshopv1alpha1.ConditionAvailable)).To(haveCondition(metav1.ConditionFalse, ReasonDeleting))
-		}).Should(Succeed())
-
-		By("releasing the pod: the PodSet disappears")
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(&held), &held)).To(Succeed())
-			held.Finalizers = nil
-			g.Expect(k8sClient.Update(ctx, &held)).To(Succeed())
-		}).Should(Succeed())
 		Eventually(func() error {
 			return k8sClient.Get(ctx, client.ObjectKeyFromObject(ps), &workshopv1alpha1.PodSet{})
 		}).Should(Satisfy(apierrors.IsNotFound))
-		Eventually(func(g Gomega) { g.Expect(podsOf(ctx, g, ps)).To(BeEmpty()) }).Should(Succeed())
+		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, record, &corev1.ConfigMap{}))).To(BeTrue(), "record still there")
+
+		By("leaving the pods alone: their ownerReference lets the garbage collector (not running in envtest) delete them")
+		Consistently(func(g Gomega) {
+			left := podsOf(ctx, g, ps)
+			g.Expect(podNames(left)).To(ConsistOf(podNames(pods)))
+			for _, p := range left {
+				g.Expect(p.DeletionTimestamp).To(BeNil())
+				ref := metav1.GetControllerOf(&p)
+				g.Expect(ref).NotTo(BeNil())
+				g.Expect(ref.UID).To(Equal(ps.UID))
+				g.Expect(ref.BlockOwnerDeletion).To(HaveValue(BeTrue()))
+			}
+		}).Should(Succeed())
+	})
+
+	It("leaves pods alone that carry its labels but that it does not control", func(ctx SpecContext) {
+		ps := newPodSet(ns, "picky", 2)
+		By("creating a look-alike pod first, with every label the PodSet's pods get")
+		stray := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "stray", Labels: ps.PodLabels()},
+			Spec:       *ps.Spec.Template.Spec.DeepCopy(),
+		}
+		stray.Labels["tier"] = "demo"
+		Expect(k8sClient.Create(ctx, stray)).To(Succeed())
+		Expect(k8sClient.Create(ctx, ps)).To(Succeed())
+
+		By("creating two pods of its own all the same, and counting only those")
+		Eventually(func(g Gomega) {
+			var owned []string
+			for _, p := range podsOf(ctx, g, ps) {
+				if metav1.IsControlledBy(&p, ps) {
+					owned = append(owned, p.Name)
+				}
+			}
+			g.Expect(owned).To(HaveLen(2))
+			var cur workshopv1alpha1.PodSet
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ps), &cur)).To(Succeed())
+			g.Expect(cur.Status.Replicas).To(BeEquivalentTo(2))
+		}).Should(Succeed())
+
+		By("scaling to zero: its own pods go, the look-alike stays and is never adopted")
+		Expect(scaleTo(ctx, ps, 0)).To(Succeed())
+		Eventually(func(g Gomega) { g.Expect(podNames(podsOf(ctx, g, ps))).To(Equal([]string{"stray"})) }).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(stray), stray)).To(Succeed())
+			g.Expect(stray.DeletionTimestamp).To(BeNil())
+			g.Expect(stray.OwnerReferences).To(BeEmpty())
+		}).Should(Succeed())
+	})
+
+	It("creates exactly spec.replicas pods while its cache lags behind its own creates", func(ctx SpecContext) {
+		// The expectations, not their expiry, are under test here.
+		reconciler.expectations.setTTL(time.Minute)
+		DeferCleanup(func() { reconciler.expectations.setTTL(5 * time.Second) })
+		// START stale OMIT
+		By("freezing the reconciler's view of the namespace's pods: it sees none, whatever it creates")
+		lagging.freeze(ctx, ns)
+		DeferCleanup(func() { lagging.thaw(ns) })
+
+		ps := newPodSet(ns, "stale", 3)
+		Expect(k8sClient.Create(ctx, ps)).To(Succeed())
+		Eventually(func(g Gomega) { g.Expect(podsOf(ctx, g, ps)).To(HaveLen(3)) }).Should(Succeed())
+		// END stale OMIT
+
+		By("making it reconcile again and again with the stale view")
+		before := lagging.staleReads(ns)
+		for i := range 5 {
+			Eventually(func(g Gomega) {
+				var cur workshopv1alpha1.PodSet
+				g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ps), &cur)).To(Succeed())
+				if cur.Annotations == nil {
+					cur.Annotations = map[string]string{}
+				}
+				cur.Annotations["test.example.com/poke"] = fmt.Sprint(i)
+				g.Expect(k8sClient.Update(ctx, &cur)).To(Succeed())
+			}).Should(Succeed())
+		}
+		Eventually(func() int { return lagging.staleReads(ns) - before }).Should(BeNumerically(">=", 5))
+		Expect(podsOf(ctx, Default, ps)).To(HaveLen(3), "the expectations must keep it from creating more")
+
+		By("letting the cache catch up: still exactly three")
+		lagging.thaw(ns)
+		Consistently(func(g Gomega) { g.Expect(podsOf(ctx, g, ps)).To(HaveLen(3)) }).Should(Succeed())
 	})
 
 	It("honours the OperatorConfig's replica cap and default image, and reacts when it changes", func(ctx SpecContext) {
@@ -350,7 +413,7 @@ var _ = Describe("PodSet reconciler", func() {
 	})
 })
 
-var _ = Describe("PodSet and OperatorConfig validation (CEL rules in the CRDs)", func() {
+var _ = Describe("PodSet and OperatorConfig validation (OpenAPI bounds and CEL rules in the CRDs)", func() {
 	var ns string
 	BeforeEach(func(ctx SpecContext) { ns = newNamespace(ctx) })
 
@@ -370,9 +433,9 @@ var _ = Describe("PodSet and OperatorConfig validation (CEL rules in the CRDs)",
 			Expect(err.Error()).To(ContainSubstring(message))
 		},
 		Entry("replicas above 100", func(ps *workshopv1alpha1.PodSet) { ps.Spec.Replicas = ptr.To[int32](101) },
-			"spec.replicas must be between 0 and 100"),
+			"spec.replicas in body should be less than or equal to 100"),
 		Entry("negative replicas", func(ps *workshopv1alpha1.PodSet) { ps.Spec.Replicas = ptr.To[int32](-1) },
-			"spec.replicas must be between 0 and 100"),
+			"spec.replicas in body should be greater than or equal to 0"),
 		Entry("selector label missing from the template", func(ps *workshopv1alpha1.PodSet) {
 			ps.Spec.Selector.MatchLabels["extra"] = "x"
 		}, "every label in spec.selector.matchLabels must appear with the same value in spec.template.metadata.labels"),
@@ -382,7 +445,13 @@ var _ = Describe("PodSet and OperatorConfig validation (CEL rules in the CRDs)",
 		Entry("template without labels", func(ps *workshopv1alpha1.PodSet) { ps.Spec.Template.Labels = nil },
 			"every label in spec.selector.matchLabels must appear with the same value in spec.template.metadata.labels"),
 		Entry("empty selector", func(ps *workshopv1alpha1.PodSet) { ps.Spec.Selector.MatchLabels = map[string]string{} },
-			"spec.selector.matchLabels must name at least one label"),
+			"spec.selector.matchLabels in body should have at least 1 properties"),
+		Entry("the operator's own label in the selector", func(ps *workshopv1alpha1.PodSet) {
+			ps.Spec.Selector.MatchLabels[workshopv1alpha1.PodSetLabel] = "x"
+			ps.Spec.Template.Labels[workshopv1alpha1.PodSetLabel] = "x"
+		}, "the operator adds that label itself"),
+		Entry("a name too long for a label value", func(ps *workshopv1alpha1.PodSet) { ps.Name = strings.Repeat("n", 64) },
+			"the name must fit a label value: at most 63 characters"),
 		Entry("missing selector", func(ps *workshopv1alpha1.PodSet) { ps.Spec.Selector.MatchLabels = nil },
 			"spec.selector.matchLabels: Required value"),
 		Entry("too many selector labels", func(ps *workshopv1alpha1.PodSet) {
@@ -412,7 +481,7 @@ var _ = Describe("PodSet and OperatorConfig validation (CEL rules in the CRDs)",
 		Expect(k8sClient.Create(ctx, ps)).To(Succeed())
 		err := scaleTo(ctx, ps, 500)
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want an Invalid error, got %v", err)
-		Expect(err.Error()).To(ContainSubstring("spec.replicas must be between 0 and 100"))
+		Expect(err.Error()).To(ContainSubstring("spec.replicas in body should be less than or equal to 100"))
 	})
 
 	It("only accepts an OperatorConfig named singleton", func(ctx SpecContext) {

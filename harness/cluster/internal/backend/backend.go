@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 )
 
 // ErrUnsupported is returned by a backend for an operation it cannot do.
@@ -27,12 +29,26 @@ type CreateOptions struct {
 	Nodes int
 	// Log receives progress and the output of provider commands.
 	Log io.Writer
+	// Listen is the address the API server listens on; empty means
+	// loopback only. Every other component stays on loopback whatever it is.
+	Listen string
 }
 
-// Backend is one way of getting a cluster.
+// Backend is one way of getting a cluster. Each backend owns its
+// behaviour; the public cluster.Provider never asks which backend it has.
 type Backend interface {
-	// Provider is the backend's name: kwok, kind or existing.
-	Provider() string
+	// Managed reports whether the workshop owns the cluster's lifecycle:
+	// creates, restarts and deletes it, and switches the default
+	// kubeconfig to it. False for a cluster it only uses.
+	Managed() bool
+	// CreateAllowance is the extra time creation may take on top of the
+	// readiness timeout (kind may have to start containers).
+	CreateAllowance() time.Duration
+	// Check reports a fault the backend sees directly, without the API
+	// server: a control-plane process that has exited, with its last log
+	// lines. Waits poll it so a dead component fails them at once. Nil
+	// when nothing is wrong or the backend cannot tell.
+	Check(ctx context.Context) error
 	// Exists reports whether a cluster of this name exists, healthy or not.
 	Exists(ctx context.Context) (bool, error)
 	// Create makes the cluster and writes its standalone kubeconfig to
@@ -49,14 +65,14 @@ type Backend interface {
 	ExportLogs(ctx context.Context, dir string) error
 }
 
-// Command builds an exec.Cmd that is interrupted gently when ctx ends: the
-// child gets SIGINT, then SIGKILL if it has not exited within a few
-// seconds, so tools like kwokctl get the chance to clean up.
+// stopper interrupts provider tools gently when their context ends: SIGINT
+// first, so tools like kwokctl get the chance to clean up, then SIGKILL.
+var stopper = proc.New(proc.WithStopSignal(syscall.SIGINT), proc.WithGrace(2*time.Second))
+
+// Command builds an exec.Cmd for a provider tool with the stop policy above
+// (harness/proc: own process group, dies with its parent).
 func Command(ctx context.Context, name string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
-	cmd.WaitDelay = 2 * time.Second
-	return cmd
+	return stopper.Command(ctx, name, args...)
 }
 
 // Cleanup returns a context for cleaning up after ctx's work: it keeps

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -31,8 +32,14 @@ func New(kubeconfig string) *Backend {
 	return &Backend{kubeconfig: kubeconfig}
 }
 
-// Provider implements backend.Backend.
-func (b *Backend) Provider() string { return "existing" }
+// Managed implements backend.Backend: the cluster is the user's.
+func (b *Backend) Managed() bool { return false }
+
+// CreateAllowance implements backend.Backend.
+func (b *Backend) CreateAllowance() time.Duration { return 0 }
+
+// Check implements backend.Backend: only the API server can tell.
+func (b *Backend) Check(context.Context) error { return nil }
 
 // KubeconfigPath implements backend.Backend: KUBECONFIG as it is.
 func (b *Backend) KubeconfigPath() string { return b.kubeconfig }

@@ -152,8 +152,15 @@ func (b *Backend) WithExec(lookPath func(string) (string, error), run Exec) *Bac
 	return b
 }
 
-// Provider implements backend.Backend.
-func (b *Backend) Provider() string { return "kind" }
+// Managed implements backend.Backend.
+func (b *Backend) Managed() bool { return true }
+
+// CreateAllowance implements backend.Backend: kind may have to pull its
+// node image and waits up to 3 minutes for its own readiness.
+func (b *Backend) CreateAllowance() time.Duration { return 5 * time.Minute }
+
+// Check implements backend.Backend: the API server's health is the check.
+func (b *Backend) Check(context.Context) error { return nil }
 
 // KubeconfigPath implements backend.Backend.
 func (b *Backend) KubeconfigPath() string { return b.kubeconfig }
@@ -202,7 +209,7 @@ func (b *Backend) Create(ctx context.Context, opts backend.CreateOptions) error 
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(b.kubeconfig), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(b.kubeconfig), 0o700); err != nil {
 		return err
 	}
 	// kind's Create blocks without a context; run it aside so Ctrl-C is

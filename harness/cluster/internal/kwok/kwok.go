@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,6 +23,8 @@ import (
 
 	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster/internal/backend"
+	"github.com/kubeworkshop/kubeworkshop/harness/cluster/internal/ports"
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 )
 
 // Files under the repository's kwok/ directory.
@@ -49,8 +54,12 @@ func New(name, cacheDir, kwokDir string, bins Binaries) *Backend {
 	return &Backend{name: name, workdir: filepath.Join(cacheDir, "kwok"), kwokDir: kwokDir, cacheDir: cacheDir, bins: bins}
 }
 
-// Provider implements backend.Backend.
-func (b *Backend) Provider() string { return "kwok" }
+// Managed implements backend.Backend.
+func (b *Backend) Managed() bool { return true }
+
+// CreateAllowance implements backend.Backend: a kwok cluster starts in
+// seconds, within the readiness timeout.
+func (b *Backend) CreateAllowance() time.Duration { return 0 }
 
 func (b *Backend) clusterDir() string { return filepath.Join(b.workdir, "clusters", b.name) }
 
@@ -66,22 +75,32 @@ func (b *Backend) Exists(context.Context) (bool, error) {
 	return err == nil, err
 }
 
-// Create implements backend.Backend.
+// Create implements backend.Backend. The components' ports come from the
+// machine-wide registry (harness/cluster/internal/ports), so that clusters
+// created at the same moment never share one, and creation fails as soon
+// as a component exits, with its last log lines.
 func (b *Backend) Create(ctx context.Context, opts backend.CreateOptions) error {
 	set, err := b.bins(ctx)
 	if err != nil {
 		return err
 	}
-	cfg, err := b.Config(set.Path, opts.APIServerPort)
+	s := Settings{Listen: opts.Listen}
+	if s.Ports, err = reservePorts(opts.APIServerPort); err != nil {
+		return err
+	}
+	if opts.Listen != "" {
+		s.CertSANs = hostAddresses()
+	}
+	cfg, err := b.Config(set.Path, s)
 	if err != nil {
 		return err
 	}
 	genDir := filepath.Join(b.workdir, "configs")
-	if err := os.MkdirAll(genDir, 0o755); err != nil {
+	if err := mkdirPrivate(b.cacheDir, b.workdir, genDir); err != nil {
 		return err
 	}
 	cfgPath := filepath.Join(genDir, b.name+".yaml")
-	if err := os.WriteFile(cfgPath, cfg, 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
 		return fmt.Errorf("write kwokctl config: %w", err)
 	}
 	args := []string{"create", "cluster", "--config", cfgPath}
@@ -89,18 +108,152 @@ func (b *Backend) Create(ctx context.Context, opts backend.CreateOptions) error 
 		args = append(args, "--config", opts.ConfigFile)
 	}
 	// kwokctl's own log lines are structured JSON: keep them for the error
-	// message rather than flooding the presenter's terminal.
-	if err := b.kwokctl(ctx, set, io.Discard, args...); err != nil {
+	// message rather than flooding the presenter's terminal. Meanwhile watch
+	// the components it starts: one that exits fails creation at once.
+	cctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stopWatch := b.watch(cctx, cancel)
+	err = b.kwokctl(cctx, set, io.Discard, args...)
+	stopWatch()
+	if cause := context.Cause(cctx); err != nil && cause != nil && ctx.Err() == nil {
+		return cause
+	}
+	if err != nil {
 		return err
+	}
+	if err := os.Chmod(b.KubeconfigPath(), 0o600); err != nil {
+		return fmt.Errorf("restrict kubeconfig: %w", err)
 	}
 	return b.createNodes(ctx, opts.Nodes)
 }
 
+// watch polls Check until the returned stop is called, and cancels ctx
+// with Check's error when a component has exited.
+func (b *Backend) watch(ctx context.Context, cancel context.CancelCauseFunc) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if err := b.Check(ctx); err != nil {
+				cancel(err)
+				return
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// Check implements backend.Backend: every component whose pid file kwokctl
+// wrote must still be running.
+func (b *Backend) Check(context.Context) error {
+	pids, err := filepath.Glob(filepath.Join(b.clusterDir(), "pids", "*.pid"))
+	if err != nil {
+		return err
+	}
+	for _, f := range pids {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			continue // being written or removed
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if proc.Alive(pid) {
+			continue
+		}
+		component := strings.TrimSuffix(filepath.Base(f), ".pid")
+		logFile := filepath.Join(b.clusterDir(), "logs", component+".log")
+		logs, _ := os.ReadFile(logFile)
+		// A component that dies at start says why in its first lines (a bad
+		// flag, a taken port), one that dies later in its last ones.
+		excerpt := string(logs)
+		if len(excerpt) > 4096 {
+			excerpt = lastLines(excerpt, 25)
+		}
+		return fmt.Errorf("%w: %s (pid %d) of kwok cluster %q has exited; its log %s says:\n%s",
+			ErrComponentExited, component, pid, b.name, logFile, excerpt)
+	}
+	return nil
+}
+
+// ErrComponentExited means a control-plane process of the cluster is gone.
+var ErrComponentExited = errors.New("cluster component exited")
+
+// Ports are the host ports of one kwok cluster's components.
+type Ports struct {
+	APIServer, Etcd, EtcdPeer, ControllerManager, Scheduler, KwokController int
+}
+
+// reservePorts takes the components' ports from the machine-wide registry;
+// apiServer, when not 0, is the user's choice for the API server.
+func reservePorts(apiServer int) (Ports, error) {
+	got, err := ports.New().Reserve(6)
+	if err != nil {
+		return Ports{}, fmt.Errorf("reserve ports for the cluster: %w", err)
+	}
+	p := Ports{APIServer: got[0], Etcd: got[1], EtcdPeer: got[2], ControllerManager: got[3], Scheduler: got[4], KwokController: got[5]}
+	if apiServer != 0 {
+		p.APIServer = apiServer
+	}
+	return p, nil
+}
+
+// Settings are the per-cluster values Config fills into kwokctl.yaml.
+type Settings struct {
+	Ports Ports
+	// Listen, when set, is the API server's bind address instead of the
+	// loopback address kwokctl.yaml gives every component.
+	Listen string
+	// CertSANs are extra names for the API server's certificate (the
+	// host's addresses, when it listens beyond loopback).
+	CertSANs []string
+}
+
+// hostAddresses lists this machine's non-loopback IP addresses.
+func hostAddresses() []string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && !ipn.IP.IsLinkLocalUnicast() {
+			out = append(out, ipn.IP.String())
+		}
+	}
+	return out
+}
+
+// mkdirPrivate creates each directory readable by its owner only: they hold
+// cluster certificates, keys and kubeconfigs.
+func mkdirPrivate(dirs ...string) error {
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+		if err := os.Chmod(d, 0o700); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Config renders the kwokctl configuration for this cluster: the
 // repository's kwokctl.yaml with the pinned binaries' paths (path maps a
-// binary's name to its path) filled in, followed by every Stage under
-// kwok/stages.
-func (b *Backend) Config(path func(name string) string, apiServerPort int) ([]byte, error) {
+// binary's name to its path) and the settings filled in, followed by every
+// Stage under kwok/stages.
+func (b *Backend) Config(path func(name string) string, s Settings) ([]byte, error) {
 	raw, err := os.ReadFile(filepath.Join(b.kwokDir, ConfigFile))
 	if err != nil {
 		return nil, fmt.Errorf("read kwok config: %w", err)
@@ -126,8 +279,30 @@ func (b *Backend) Config(path func(name string) string, apiServerPort int) ([]by
 	} {
 		options[field] = path(name)
 	}
-	if apiServerPort != 0 {
-		options["kubeApiserverPort"] = apiServerPort
+	for field, port := range map[string]int{
+		"kubeApiserverPort":         s.Ports.APIServer,
+		"etcdPort":                  s.Ports.Etcd,
+		"etcdPeerPort":              s.Ports.EtcdPeer,
+		"kubeControllerManagerPort": s.Ports.ControllerManager,
+		"kubeSchedulerPort":         s.Ports.Scheduler,
+		"kwokControllerPort":        s.Ports.KwokController,
+	} {
+		if port != 0 {
+			options[field] = port
+		}
+	}
+	if options["bindAddress"] == nil {
+		return nil, fmt.Errorf("%s: options.bindAddress must be set (127.0.0.1 keeps the cluster off the network)", ConfigFile)
+	}
+	if s.Listen != "" {
+		if len(s.CertSANs) > 0 {
+			options["kubeApiserverCertSANs"] = s.CertSANs
+		}
+		patches, _ := doc["componentsPatches"].([]any)
+		doc["componentsPatches"] = append(patches, map[string]any{
+			"name":      "kube-apiserver",
+			"extraArgs": []any{map[string]any{"key": "bind-address", "value": s.Listen, "override": true}},
+		})
 	}
 	doc["options"] = options
 	out, err := yaml.Marshal(doc)

@@ -1,6 +1,7 @@
 package kwok
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,15 +19,23 @@ func TestConfigFillsBinariesAndAppendsStages(t *testing.T) {
 	}
 	b := New("workshop", t.TempDir(), repoKwok, nil)
 
-	for _, port := range []int{0, 32123} {
-		out, err := b.Config(fakePath, port)
+	for _, tc := range []struct {
+		name     string
+		settings Settings
+	}{
+		{"defaults", Settings{}},
+		{"reserved ports", Settings{Ports: Ports{APIServer: 32123, Etcd: 20001, EtcdPeer: 20002, ControllerManager: 20003, Scheduler: 20004, KwokController: 20005}}},
+		{"CLUSTER_LISTEN", Settings{Ports: Ports{APIServer: 32123}, Listen: "0.0.0.0", CertSANs: []string{"192.0.2.7"}}},
+	} {
+		out, err := b.Config(fakePath, tc.settings)
 		if err != nil {
 			t.Fatal(err)
 		}
 		docs := strings.Split(string(out), "\n---\n")
 		var cfg struct {
-			Kind    string         `json:"kind"`
-			Options map[string]any `json:"options"`
+			Kind              string           `json:"kind"`
+			Options           map[string]any   `json:"options"`
+			ComponentsPatches []map[string]any `json:"componentsPatches"`
 		}
 		if err := yaml.Unmarshal([]byte(docs[0]), &cfg); err != nil {
 			t.Fatal(err)
@@ -39,8 +48,37 @@ func TestConfigFillsBinariesAndAppendsStages(t *testing.T) {
 				t.Errorf("%s = %v, want %s", field, cfg.Options[field], fakePath(name))
 			}
 		}
-		if got, ok := cfg.Options["kubeApiserverPort"]; (port == 0) == ok || (ok && got != float64(port)) {
-			t.Errorf("port %d: kubeApiserverPort = %v (set %v)", port, got, ok)
+		p := tc.settings.Ports
+		for field, port := range map[string]int{"kubeApiserverPort": p.APIServer, "etcdPort": p.Etcd, "etcdPeerPort": p.EtcdPeer,
+			"kubeControllerManagerPort": p.ControllerManager, "kubeSchedulerPort": p.Scheduler, "kwokControllerPort": p.KwokController} {
+			if got, ok := cfg.Options[field]; (port == 0) == ok || (ok && got != float64(port)) {
+				t.Errorf("%s: %s = %v (set %v), want %d", tc.name, field, got, ok, port)
+			}
+		}
+		// Loopback for every component, whatever CLUSTER_LISTEN says: only
+		// the API server's own bind address may be overridden.
+		if cfg.Options["bindAddress"] != "127.0.0.1" {
+			t.Errorf("%s: bindAddress = %v, want 127.0.0.1", tc.name, cfg.Options["bindAddress"])
+		}
+		var listen []string
+		for _, patch := range cfg.ComponentsPatches {
+			args, _ := patch["extraArgs"].([]any)
+			for _, a := range args {
+				arg := a.(map[string]any)
+				if arg["key"] == "bind-address" || strings.Contains(fmt.Sprint(arg["key"]), "listen") {
+					listen = append(listen, fmt.Sprintf("%v:%v=%v", patch["name"], arg["key"], arg["value"]))
+				}
+			}
+		}
+		wantListen := []string(nil)
+		if tc.settings.Listen != "" {
+			wantListen = []string{"kube-apiserver:bind-address=" + tc.settings.Listen}
+		}
+		if fmt.Sprint(listen) != fmt.Sprint(wantListen) {
+			t.Errorf("%s: listen patches = %v, want %v", tc.name, listen, wantListen)
+		}
+		if sans := fmt.Sprint(cfg.Options["kubeApiserverCertSANs"]); (tc.settings.CertSANs != nil) != strings.Contains(sans, "192.0.2.7") {
+			t.Errorf("%s: kubeApiserverCertSANs = %s", tc.name, sans)
 		}
 		stages, _ := filepath.Glob(filepath.Join(repoKwok, StagesDir, "*.yaml"))
 		if len(stages) == 0 || len(docs) != 1+len(stages) {
@@ -72,7 +110,7 @@ func TestConfigRejectsWrongKind(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, ConfigFile), []byte("kind: KwokConfiguration\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := New("x", t.TempDir(), dir, nil).Config(fakePath, 0)
+	_, err := New("x", t.TempDir(), dir, nil).Config(fakePath, Settings{})
 	if err == nil || !strings.Contains(err.Error(), "want kind KwokctlConfiguration") {
 		t.Fatalf("got %v", err)
 	}

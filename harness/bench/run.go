@@ -1,0 +1,83 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/kubeworkshop/kubeworkshop/harness/measure"
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
+)
+
+// Measurement is what one measured run of a command saw.
+type Measurement struct {
+	Wall    time.Duration
+	PeakRSS int64 // bytes
+	Lines   int   // lines the command printed on stdout
+}
+
+// RunMeasured runs argv, counting its output lines, and returns the wall
+// time and the child's peak resident set size; its stderr goes to log.
+//
+// The peak comes from VmHWM in /proc/PID/status, sampled every few
+// milliseconds while the child runs. The child's rusage is no good here: Go
+// starts children with vfork semantics, and Linux carries the parent's
+// high-water mark across exec into the child's ru_maxrss, so every child
+// would seem at least as big as the process measuring it.
+func RunMeasured(ctx context.Context, argv []string, log io.Writer) (Measurement, error) {
+	cmd := proc.Command(ctx, argv[0], argv[1:]...)
+	cmd.Stderr = log
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return Measurement{}, err
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return Measurement{}, err
+	}
+	var peak atomic.Int64
+	sample := func() {
+		if hwm, _ := measure.PeakRSS(cmd.Process.Pid); hwm > peak.Load() {
+			peak.Store(hwm)
+		}
+	}
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for {
+			sample()
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	lines := 0
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		lines++
+	}
+	_, _ = io.Copy(io.Discard, out)
+	sample() // the child has closed its stdout: a last sample before reaping it
+	err = cmd.Wait()
+	wall := time.Since(start)
+	close(stop)
+	<-sampled
+	if err != nil {
+		if ctx.Err() != nil {
+			return Measurement{}, ctx.Err()
+		}
+		return Measurement{}, err
+	}
+	if peak.Load() == 0 {
+		return Measurement{}, errors.New("could not sample the child's memory from /proc")
+	}
+	return Measurement{Wall: wall, PeakRSS: peak.Load(), Lines: lines}, nil
+}

@@ -1,0 +1,242 @@
+//go:build e2e
+
+package lifecycle
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
+	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
+	"github.com/kubeworkshop/kubeworkshop/harness/exposure"
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
+	"github.com/kubeworkshop/kubeworkshop/harness/repo"
+)
+
+// markEnv is set to a value unique to one started target: every process it
+// starts inherits it, even one that re-parents itself, so /proc tells
+// exactly which processes the target left behind.
+const markEnv = "KUBEWORKSHOP_LIFECYCLE_MARK"
+
+// stopBound is the issue's promise: everything is gone within 10 s.
+const stopBound = 10 * time.Second
+
+type target struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	mark string
+	out  *bytes.Buffer
+}
+
+// start runs `go tool mage name` from the repository root in a process
+// group of its own (so only the signals the test sends reach it).
+func start(t *testing.T, name string, env ...string) *target {
+	t.Helper()
+	root, err := repo.Root("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark := fmt.Sprintf("%s-%d", strings.NewReplacer(":", "-").Replace(name), time.Now().UnixNano())
+	cmd := exec.Command("go", "tool", "mage", name)
+	cmd.Dir = root
+	cmd.Env = append(append(os.Environ(), markEnv+"="+mark), env...)
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tg := &target{t: t, cmd: cmd, mark: mark, out: out}
+	t.Cleanup(func() {
+		// Whatever happened, leave nothing of this target running.
+		for _, pid := range tg.processes() {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		if t.Failed() {
+			t.Logf("output of go tool mage %s:\n%s", name, out)
+		}
+	})
+	return tg
+}
+
+// processes lists the live processes carrying this target's mark.
+func (tg *target) processes() []int {
+	want := []byte(markEnv + "=" + tg.mark + "\x00")
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil || !bytes.Contains(env, want) {
+			continue
+		}
+		if proc.Alive(pid) { // not a zombie waiting to be reaped
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// eventually polls cond every 100 ms until it holds or timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting until %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// stop sends sig to the top process alone and checks that within 10 s the
+// top process has exited and no process of the target is left, except
+// those keep says belong to something meant to outlive it.
+func (tg *target) stop(sig syscall.Signal, keep func(pid int) bool) {
+	t := tg.t
+	t.Helper()
+	if err := tg.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signal the top process: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- tg.cmd.Wait() }()
+	var left []int
+	eventually(t, stopBound, fmt.Sprintf("every process of the target is gone after %v", sig), func() bool {
+		left = left[:0]
+		for _, pid := range tg.processes() {
+			if keep == nil || !keep(pid) {
+				left = append(left, pid)
+			}
+		}
+		return len(left) == 0
+	})
+	select {
+	case <-exited:
+	case <-time.After(stopBound):
+		t.Fatalf("the top process had not exited %s after %v", stopBound, sig)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func listening(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+func TestSlidesServeStopsOnAnySignal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			tg := start(t, "slides:serve", "SLIDES_ADDR="+addr)
+			eventually(t, 3*time.Minute, "the slide server listens on "+addr, func() bool { return listening(addr) })
+			// Loopback only, as it says.
+			ls, err := exposure.Listeners(tg.processes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if exposed := exposure.Exposed(ls); len(exposed) > 0 {
+				t.Errorf("slides:serve listens beyond loopback: %v", exposed)
+			}
+			tg.stop(sig, nil)
+			if listening(addr) {
+				t.Errorf("%s still accepts connections after the stop", addr)
+			}
+		})
+	}
+}
+
+// requireKwok skips tests that create kwok clusters of their own.
+func requireKwok(t *testing.T) {
+	t.Helper()
+	if p := os.Getenv("CLUSTER_PROVIDER"); p != "" && p != cluster.Kwok {
+		t.Skipf("creates a kwok cluster of its own; CLUSTER_PROVIDER=%s", p)
+	}
+}
+
+// clusterDir is where a kwok cluster's components run from: every one of
+// them has it on its command line.
+func clusterDir(t *testing.T, name string) string {
+	t.Helper()
+	root, err := binaries.CacheRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(root, "kwok", "clusters", name) + "/"
+}
+
+func TestE2EDeletesTheClusterItCreatedOnSIGTERM(t *testing.T) {
+	requireKwok(t)
+	name := fmt.Sprintf("sigterm-e2e-%d", time.Now().UnixNano()%1_000_000)
+	p, err := cluster.New(cluster.WithName(name), cluster.WithSwitchContext(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Down(context.Background()) })
+	tg := start(t, "e2e", "CLUSTER_NAME="+name, "SUITE=smoke")
+	// Stop it while the suite's test binary runs against the new cluster.
+	eventually(t, 5*time.Minute, "the smoke suite runs", func() bool {
+		for _, pid := range tg.processes() {
+			if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); bytes.Contains(cmdline, []byte("smoke.test")) {
+				return true
+			}
+		}
+		return false
+	})
+	tg.stop(syscall.SIGTERM, nil)
+	if len(exposure.ProcessesMentioning(clusterDir(t, name))) != 0 {
+		t.Errorf("processes of cluster %s are left", name)
+	}
+	if st, err := p.Status(context.Background()); err != nil || st.Exists {
+		t.Errorf("the cluster e2e created still exists after SIGTERM (err %v)", err)
+	}
+}
+
+func TestDemoLeavesItsClusterUpButNothingElseOnSIGTERM(t *testing.T) {
+	requireKwok(t)
+	name := fmt.Sprintf("sigterm-demo-%d", time.Now().UnixNano()%1_000_000)
+	p, err := cluster.New(cluster.WithName(name), cluster.WithSwitchContext(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Down(context.Background()) })
+	tg := start(t, "demo:all", "CLUSTER_NAME="+name)
+	dir := clusterDir(t, name)
+	eventually(t, 5*time.Minute, "the demos run on a healthy cluster", func() bool {
+		st, err := p.Status(context.Background())
+		return err == nil && st.Healthy
+	})
+	tg.stop(syscall.SIGTERM, func(pid int) bool {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		return bytes.Contains(cmdline, []byte(dir))
+	})
+	// demo:* is meant to leave the cluster up for the next demo.
+	if st, err := p.Status(context.Background()); err != nil || !st.Healthy {
+		t.Errorf("demo:all's cluster is not up and healthy after SIGTERM: %+v, %v", st, err)
+	}
+}

@@ -1,0 +1,104 @@
+//go:build e2e
+
+package readme
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
+	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
+	"github.com/kubeworkshop/kubeworkshop/harness/docrun"
+	"github.com/kubeworkshop/kubeworkshop/harness/repo"
+)
+
+func TestREADMEs(t *testing.T) {
+	if p := os.Getenv("CLUSTER_PROVIDER"); p != "" && p != cluster.Kwok {
+		t.Skipf("the READMEs are checked on kwok clusters of their own; CLUSTER_PROVIDER=%s", p)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root, err := repo.Root("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readmes, err := filepath.Glob(filepath.Join(root, "demos", "*", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(readmes)
+	readmes = append([]string{filepath.Join(root, "README.md")}, readmes...)
+
+	name := fmt.Sprintf("readme-%d", time.Now().UnixNano()%1_000_000)
+	env := learnerEnv(t, name)
+	t.Cleanup(func() {
+		p, err := cluster.New(cluster.WithName(name), cluster.WithSwitchContext(false))
+		if err == nil {
+			_ = p.Down(context.Background())
+		}
+	})
+	for _, readme := range readmes {
+		rel, _ := filepath.Rel(root, readme)
+		t.Run(rel, func(t *testing.T) {
+			blocks, err := docrun.Parse(readme)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &docrun.Runner{Dir: root, Env: env, Log: logWriter{t}}
+			if err := r.Run(ctx, blocks); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// learnerEnv is a learner's terminal: this environment without the
+// cluster settings of the test run, a CLUSTER_NAME of its own, and a home
+// directory of its own (so cluster:up's kubeconfig edits stay here). Go's
+// and the workshop's caches are kept.
+func learnerEnv(t *testing.T, clusterName string) []string {
+	t.Helper()
+	keep := map[string]string{}
+	for _, v := range []string{"GOCACHE", "GOMODCACHE", "GOPATH"} {
+		out, err := exec.Command("go", "env", v).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keep[v] = strings.TrimSpace(string(out))
+	}
+	cache, err := binaries.CacheRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(k, "CLUSTER_"), strings.HasPrefix(k, "KIND_"), k == "KUBECONFIG", k == "SUITE", k == "HOME":
+			continue
+		case keep[k] != "":
+			continue
+		}
+		env = append(env, kv)
+	}
+	for k, v := range keep {
+		env = append(env, k+"="+v)
+	}
+	return append(env, "HOME="+t.TempDir(), "CLUSTER_NAME="+clusterName, "KUBEWORKSHOP_CACHE="+cache)
+}
+
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
