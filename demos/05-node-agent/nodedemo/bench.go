@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/agent"
+	"github.com/kubeworkshop/kubeworkshop/harness/bench"
 	"github.com/kubeworkshop/kubeworkshop/harness/measure"
 )
 
@@ -151,13 +152,13 @@ func Bench(ctx context.Context, c Config) (err error) {
 	tw := tabwriter.NewWriter(c.Out, 0, 8, 3, ' ', 0)
 	fmt.Fprintln(tw, "MEASURE\tVALUE\tGOAL")
 	fmt.Fprintf(tw, "pods created (%d short + %d long), parallel %d\t%v\t\n", benchShort, benchLong, benchCreateLimit, created.Round(time.Millisecond))
-	fmt.Fprintf(tw, "create → all Succeeded/Running\t%v\t≤ %v: %s\n", settled.Round(time.Millisecond), goalSettle, verdict(settled <= goalSettle))
-	fmt.Fprintf(tw, "agent RSS, no pods (peak until Ready)\t%s\t≤ %s: %s\n", mib(idle), mib(goalIdleRSS), verdict(idle <= goalIdleRSS))
-	fmt.Fprintf(tw, "agent peak RSS (VmHWM)\t%s\t\n", mib(peak))
-	fmt.Fprintf(tw, "agent RSS with %d modules running\t%s\t\n", benchLong, mib(rssNow))
-	fmt.Fprintf(tw, "RSS per running module ((now - idle) / %d)\t%s\t\n", benchLong, mib((rssNow-idle)/benchLong))
-	fmt.Fprintf(tw, "linear memory per running module (/stats/summary)\t%s\t\n", mib(perModule))
-	fmt.Fprintf(tw, "module compilations for %d pods\t%.0f\tshared: %s\n", benchShort+benchLong, compiles, verdict(compiles <= 2))
+	fmt.Fprintf(tw, "create → all Succeeded/Running\t%v\t≤ %v: %s\n", settled.Round(time.Millisecond), goalSettle, bench.Verdict(settled <= goalSettle))
+	fmt.Fprintf(tw, "agent RSS, no pods (peak until Ready)\t%s\t≤ %s: %s\n", bench.MiB(idle), bench.MiB(goalIdleRSS), bench.Verdict(idle <= goalIdleRSS))
+	fmt.Fprintf(tw, "agent peak RSS (VmHWM)\t%s\t\n", bench.MiB(peak))
+	fmt.Fprintf(tw, "agent RSS with %d modules running\t%s\t\n", benchLong, bench.MiB(rssNow))
+	fmt.Fprintf(tw, "RSS per running module ((now - idle) / %d)\t%s\t\n", benchLong, bench.MiB((rssNow-idle)/benchLong))
+	fmt.Fprintf(tw, "linear memory per running module (/stats/summary)\t%s\t\n", bench.MiB(perModule))
+	fmt.Fprintf(tw, "module compilations for %d pods\t%.0f\tshared: %s\n", benchShort+benchLong, compiles, bench.Verdict(compiles <= 2))
 	fmt.Fprintf(tw, "agent CPU seconds (user+system)\t%.2f s\t\n", cpu1-cpu0)
 	if err := tw.Flush(); err != nil {
 		return err
@@ -165,15 +166,6 @@ func Bench(ctx context.Context, c Config) (err error) {
 	fmt.Fprintln(c.Out, "(figures only; the benchmark never fails on them)")
 	return nil
 }
-
-func verdict(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "missed"
-}
-
-func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 func deleteNamespace(ctx context.Context, c Config) error {
 	err := c.Clientset.CoreV1().Namespaces().Delete(ctx, BenchNamespace, metav1.DeleteOptions{})

@@ -20,6 +20,7 @@ import (
 
 	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/agent"
 	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/modules"
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 )
 
 // Build fills the module store and compiles the agent into dir; it returns
@@ -45,9 +46,11 @@ type Process struct {
 	err  error
 }
 
-// Start runs the agent binary with args; its output goes to log.
+// Start runs the agent binary with args; its output goes to log. The agent
+// runs in its own process group and gets SIGTERM if this process dies, so
+// it never outlives the demo.
 func Start(bin string, log io.Writer, args ...string) (*Process, error) {
-	cmd := exec.Command(bin, args...)
+	cmd := proc.Command(context.Background(), bin, args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the node agent: %w", err)
@@ -71,12 +74,12 @@ func (p *Process) Stop(timeout time.Duration) error {
 		return p.err
 	default:
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = proc.StopGroup(p.cmd, syscall.SIGTERM)
 	select {
 	case <-p.done:
 		return p.err
 	case <-time.After(timeout):
-		_ = p.cmd.Process.Kill()
+		_ = proc.StopGroup(p.cmd, syscall.SIGKILL)
 		<-p.done
 		return fmt.Errorf("the node agent did not stop within %v after SIGTERM; killed it", timeout)
 	}
