@@ -23,9 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/ops"
-	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/agent"
-	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/modules"
-	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/nodedemo"
+	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/agenttest"
 	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 	"github.com/kubeworkshop/kubeworkshop/slides/deck"
@@ -111,24 +109,7 @@ var scripts = []script{
 // startNodeAgent runs demo 05's node agent as node slides-wasm until the
 // spec ends, as `go tool mage demo:nodeAgent` would.
 func startNodeAgent(ctx context.Context, _ string) {
-	root, err := repo.Root("")
-	Expect(err).NotTo(HaveOccurred())
-	Expect(modules.Build(ctx, filepath.Join(root, "demos", "05-node-agent", "modules"), filepath.Join(root, agent.DefaultModuleDir), GinkgoWriter)).To(Succeed())
-	bin, err := gexec.Build("github.com/kubeworkshop/kubeworkshop/demos/05-node-agent")
-	Expect(err).NotTo(HaveOccurred())
-	port, err := nodedemo.FreePort()
-	Expect(err).NotTo(HaveOccurred())
-	s, err := gexec.Start(exec.Command(bin, nodedemo.AgentArgs(suite.Kubeconfig(), "slides-wasm", root, port)...), GinkgoWriter, GinkgoWriter)
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(func(ctx SpecContext) {
-		s.Terminate()
-		Eventually(s).WithTimeout(time.Minute).Should(gexec.Exit(0))
-		Expect(suite.Clientset().CoreV1().Nodes().Delete(ctx, "slides-wasm", metav1.DeleteOptions{})).To(Succeed())
-	})
-	Eventually(func(g Gomega) {
-		g.Expect(s.ExitCode()).To(Equal(-1), "the node agent exited")
-		g.Expect(nodedemo.NodeReady(ctx, suite.Clientset(), "slides-wasm")).To(Equal(corev1.ConditionTrue))
-	}).WithTimeout(2 * time.Minute).Should(Succeed())
+	agenttest.Run(ctx, suite.Clientset(), suite.Kubeconfig(), "slides-wasm")
 }
 
 var _ = Describe("slide scripts", func() {

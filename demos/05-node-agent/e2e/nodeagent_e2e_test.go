@@ -14,7 +14,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
-	"github.com/onsi/gomega/gexec"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -23,11 +22,10 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/agent"
-	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/modules"
+	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/agenttest"
 	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/nodedemo"
 	"github.com/kubeworkshop/kubeworkshop/demos/internal/demotest"
 	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
-	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 )
 
 var suite = e2e.NewSuite("node-agent")
@@ -35,49 +33,13 @@ var suite = e2e.NewSuite("node-agent")
 func TestE2E(t *testing.T) { suite.Run(t) }
 
 const (
-	pkg      = "github.com/kubeworkshop/kubeworkshop/demos/05-node-agent"
 	nodeName = "nodeagent-e2e"
 	timeout  = 2 * time.Minute
 )
 
 var _ = Describe("node agent", Ordered, func() {
-	var (
-		bin, root string
-		port      int
-		agentRun  *gexec.Session
-	)
-	args := func(extra ...string) []string {
-		return nodedemo.AgentArgs(suite.Kubeconfig(), nodeName, root, port, extra...)
-	}
-	startAgent := func(ctx SpecContext) {
-		agentRun = demotest.Start(bin, "", args()...)
-		Eventually(func(g Gomega) {
-			g.Expect(agentRun.ExitCode()).To(Equal(-1), "the agent exited")
-			g.Expect(nodedemo.NodeReady(ctx, suite.Clientset(), nodeName)).To(Equal(corev1.ConditionTrue))
-		}).WithTimeout(timeout).Should(Succeed())
-	}
-
-	BeforeAll(func(ctx SpecContext) {
-		var err error
-		root, err = repo.Root("")
-		Expect(err).NotTo(HaveOccurred())
-		By("compiling the example programs into the module store")
-		Expect(modules.Build(ctx, filepath.Join(root, "demos", "05-node-agent", "modules"), filepath.Join(root, agent.DefaultModuleDir), GinkgoWriter)).To(Succeed())
-		bin = demotest.Build(pkg)
-		port, err = nodedemo.FreePort()
-		Expect(err).NotTo(HaveOccurred())
-		startAgent(ctx)
-		DeferCleanup(func(ctx SpecContext) {
-			if agentRun != nil {
-				agentRun.Terminate()
-				Eventually(agentRun).WithTimeout(time.Minute).Should(gexec.Exit(0))
-			}
-			err := suite.Clientset().CoreV1().Nodes().Delete(ctx, nodeName, metav1.DeleteOptions{})
-			if err != nil && !apierrors.IsNotFound(err) {
-				Expect(err).NotTo(HaveOccurred())
-			}
-		})
-	})
+	var ag *agenttest.Agent
+	BeforeAll(func(ctx SpecContext) { ag = agenttest.Run(ctx, suite.Clientset(), suite.Kubeconfig(), nodeName) })
 
 	It("registers a Ready node that says what it runs, and renews its Lease", func(ctx SpecContext) {
 		node, err := suite.Clientset().CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
@@ -89,7 +51,7 @@ var _ = Describe("node agent", Ordered, func() {
 			HaveField("Key", "kubernetes.io/arch"), HaveField("Value", agent.Arch), HaveField("Effect", corev1.TaintEffectNoSchedule))))
 		Expect(node.Status.Capacity.Pods().Value()).To(BeNumerically(">", 0))
 		Expect(node.Status.Allocatable.Pods().Value()).To(BeNumerically(">", 0))
-		Expect(node.Status.DaemonEndpoints.KubeletEndpoint.Port).To(BeEquivalentTo(port))
+		Expect(node.Status.DaemonEndpoints.KubeletEndpoint.Port).To(BeEquivalentTo(ag.Port))
 		Expect(node.Status.Addresses).To(ContainElement(corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}))
 
 		By("renewing the Lease in kube-node-lease")
@@ -287,15 +249,14 @@ var _ = Describe("node agent", Ordered, func() {
 		before := waitPhase(ctx, ns, "ticker", corev1.PodRunning)
 
 		By("stopping the agent with SIGTERM: the module stops, the node goes NotReady")
-		agentRun.Terminate()
-		Eventually(agentRun).WithTimeout(time.Minute).Should(gexec.Exit(0))
+		ag.Stop()
 		Expect(nodedemo.NodeReady(ctx, suite.Clientset(), nodeName)).To(Equal(corev1.ConditionFalse))
 		stopped := get(ctx, ns, "ticker")
 		Expect(stopped.Status.ContainerStatuses[0].State.Terminated).NotTo(BeNil())
 		Expect(stopped.Status.ContainerStatuses[0].State.Terminated.Message).To(ContainSubstring("the node agent stopped"))
 
 		By("starting it again: the same pod runs again, its restart counted")
-		startAgent(ctx)
+		ag.Start(ctx)
 		waitFor(ctx, ns, "ticker", func(g Gomega, p *corev1.Pod) {
 			g.Expect(p.UID).To(Equal(before.UID))
 			g.Expect(p.Status.Phase).To(Equal(corev1.PodRunning))
@@ -328,10 +289,10 @@ var _ = Describe("node agent", Ordered, func() {
 	It("refuses a second agent with the same node name, and leaves the first one running", func(ctx SpecContext) {
 		other, err := nodedemo.FreePort()
 		Expect(err).NotTo(HaveOccurred())
-		s := demotest.Run(bin, "", nodedemo.AgentArgs(suite.Kubeconfig(), nodeName, root, other)...)
+		s := demotest.Run(ag.Bin, "", nodedemo.AgentArgs(suite.Kubeconfig(), nodeName, ag.Root, other)...)
 		Expect(s.ExitCode()).To(Equal(1))
 		Expect(s.Err).To(gbytes.Say("already run by another agent"))
-		Expect(agentRun.ExitCode()).To(Equal(-1))
+		Expect(ag.Session.ExitCode()).To(Equal(-1))
 		Expect(nodedemo.NodeReady(ctx, suite.Clientset(), nodeName)).To(Equal(corev1.ConditionTrue))
 	})
 
@@ -339,17 +300,17 @@ var _ = Describe("node agent", Ordered, func() {
 		dir := GinkgoT().TempDir()
 		unreachable := filepath.Join(dir, "kubeconfig")
 		Expect(os.WriteFile(unreachable, []byte(fmt.Sprintf(unreachableKubeconfig, freePort())), 0o600)).To(Succeed())
-		s := demotest.Run(bin, "", "--kubeconfig", unreachable, "--node-name", "nodeagent-unreachable")
+		s := demotest.Run(ag.Bin, "", "--kubeconfig", unreachable, "--node-name", "nodeagent-unreachable")
 		Expect(s.ExitCode()).To(Equal(1))
 		Expect(s.Err).To(gbytes.Say("cannot reach the Kubernetes API server"))
 
-		s = demotest.Run(bin, "", nodedemo.AgentArgs(suite.Kubeconfig(), "nodeagent-no-store", root, freePort(), "--module-dir", filepath.Join(dir, "none"))...)
+		s = demotest.Run(ag.Bin, "", nodedemo.AgentArgs(suite.Kubeconfig(), "nodeagent-no-store", ag.Root, freePort(), "--module-dir", filepath.Join(dir, "none"))...)
 		Expect(s.ExitCode()).To(Equal(1))
 		Expect(s.Err).To(gbytes.Say("nodeAgent:modules"))
 		_, err := suite.Clientset().CoreV1().Nodes().Get(ctx, "nodeagent-no-store", metav1.GetOptions{})
 		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "an agent that cannot start registers no node")
 
-		s = demotest.Run(bin, "", "--node-ip", "not-an-ip")
+		s = demotest.Run(ag.Bin, "", "--node-ip", "not-an-ip")
 		Expect(s.ExitCode()).To(Equal(2))
 	})
 })
