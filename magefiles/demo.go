@@ -43,6 +43,7 @@ func (Demo) All(ctx context.Context) error {
 		Demo.TypedConfigMap,
 		Demo.DynamicObjects,
 		Demo.Operator,
+		Demo.NodeAgent,
 	} {
 		if err := demo(Demo{}, ctx); err != nil {
 			return err

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/ops"
+	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/agenttest"
 	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 	"github.com/kubeworkshop/kubeworkshop/slides/deck"
@@ -100,6 +101,15 @@ var scripts = []script{
 	{name: "04-cel-singleton.sh", exit: 1, want: []string{"must be named 'singleton'"}, setup: installCRDs},
 	{name: "05-nodes.sh", want: []string{"STATUS", "Ready"}},
 	{name: "05-readyz.sh", want: []string{"[+]etcd ok", "readyz check passed"}},
+	{name: "06-node-leases.sh", want: []string{"HOLDER", "kwok-node-0"}},
+	// Any wasm node may run the pod: other suites' agents can share the cluster.
+	{name: "06-wasm-pod.sh", want: []string{"condition met", "Completed", "hello, world, from a WebAssembly module"}, setup: startNodeAgent},
+}
+
+// startNodeAgent runs demo 05's node agent as node slides-wasm until the
+// spec ends, as `go tool mage demo:nodeAgent` would.
+func startNodeAgent(ctx context.Context, _ string) {
+	agenttest.Run(ctx, suite.Clientset(), suite.Kubeconfig(), "slides-wasm")
 }
 
 var _ = Describe("slide scripts", func() {
