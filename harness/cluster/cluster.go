@@ -373,13 +373,13 @@ func (p *Provider) createAndWait(ctx context.Context) error {
 }
 
 func (p *Provider) reuse(ctx context.Context, start time.Time) error {
-	h, err := checkHealth(ctx, p.KubeconfigPath())
+	h, err := p.checkHealth(ctx, p.KubeconfigPath())
 	if err != nil && p.b.Managed() {
 		p.logf("%s cluster %q exists but is not healthy (%v); restarting it ...", p.o.provider, p.o.name, err)
 		if serr := p.b.Start(ctx); serr != nil {
 			err = errors.Join(err, serr)
 		} else if err = p.waitReady(ctx, 30*time.Second); err == nil {
-			h, err = checkHealth(ctx, p.KubeconfigPath())
+			h, err = p.checkHealth(ctx, p.KubeconfigPath())
 		}
 	}
 	if err != nil {

@@ -21,10 +21,12 @@ type Health struct {
 }
 
 // checkHealth reports an error unless the API server answers /readyz, at
-// least one node exists and every node is Ready, and the default
-// ServiceAccount exists (right after startup the "default" namespace may
-// not be usable yet).
-func checkHealth(ctx context.Context, kubeconfig string) (Health, error) {
+// least one node exists and every node the provider runs is Ready, and the
+// default ServiceAccount exists (right after startup the "default"
+// namespace may not be usable yet). Nodes the provider does not run (a
+// node agent of demo 05 that was stopped) do not make the cluster
+// unhealthy.
+func (p *Provider) checkHealth(ctx context.Context, kubeconfig string) (Health, error) {
 	cfg, err := restConfig(kubeconfig)
 	if err != nil {
 		return Health{}, err
@@ -44,6 +46,9 @@ func checkHealth(ctx context.Context, kubeconfig string) (Health, error) {
 	}
 	var notReady []string
 	for _, n := range nodes.Items {
+		if !p.b.RunsNode(&n) {
+			continue
+		}
 		if nodeReady(&n) {
 			h.ReadyNodes++
 		} else {
@@ -80,7 +85,7 @@ func (p *Provider) waitReady(ctx context.Context, timeout time.Duration) error {
 		if fault = p.b.Check(ctx); fault != nil {
 			return false, fault
 		}
-		_, last = checkHealth(ctx, p.KubeconfigPath())
+		_, last = p.checkHealth(ctx, p.KubeconfigPath())
 		return last == nil, nil
 	})
 	if err == nil {
@@ -135,7 +140,7 @@ func (p *Provider) Status(ctx context.Context) (Status, error) {
 	if !exists {
 		return s, nil
 	}
-	s.Health, err = checkHealth(ctx, s.Kubeconfig)
+	s.Health, err = p.checkHealth(ctx, s.Kubeconfig)
 	s.Healthy = err == nil
 	if err != nil {
 		s.Problem = err.Error()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	corev1 "k8s.io/api/core/v1"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,6 +50,10 @@ type Backend interface {
 	// lines. Waits poll it so a dead component fails them at once. Nil
 	// when nothing is wrong or the backend cannot tell.
 	Check(ctx context.Context) error
+	// RunsNode reports whether the provider runs this node, so that its
+	// readiness is the cluster's health; a node registered by something
+	// else (demo 05's node agent) is not.
+	RunsNode(n *corev1.Node) bool
 	// Exists reports whether a cluster of this name exists, healthy or not.
 	Exists(ctx context.Context) (bool, error)
 	// Create makes the cluster and writes its standalone kubeconfig to

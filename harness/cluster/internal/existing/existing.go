@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	corev1 "k8s.io/api/core/v1"
 	"os"
 	"path/filepath"
 	"time"
@@ -77,3 +78,6 @@ func (b *Backend) Delete(context.Context) error { return nil }
 func (b *Backend) ExportLogs(context.Context, string) error {
 	return fmt.Errorf("export logs of an existing cluster: %w", backend.ErrUnsupported)
 }
+
+// RunsNode implements backend.Backend: every node of the user's cluster counts.
+func (b *Backend) RunsNode(*corev1.Node) bool { return true }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	corev1 "k8s.io/api/core/v1"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -269,4 +270,11 @@ func (b *Backend) ExportLogs(ctx context.Context, dir string) error {
 		return fmt.Errorf("collect kind logs: %w", err)
 	}
 	return nil
+}
+
+// RunsNode implements backend.Backend: kind's nodes carry the cluster's name
+// in kind's role label; other nodes (a node agent joined from the host) do not.
+func (b *Backend) RunsNode(n *corev1.Node) bool {
+	_, ok := n.Labels["node-role.kubernetes.io/control-plane"]
+	return ok || strings.HasPrefix(n.Name, b.name+"-")
 }

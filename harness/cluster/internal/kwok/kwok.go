@@ -427,3 +427,12 @@ func lastLines(s string, n int) string {
 }
 
 var createOpts = metav1.CreateOptions{FieldManager: "kubeworkshop"}
+
+// RunsNode implements backend.Backend: kwok plays the kubelet for the nodes
+// annotated kwok.x-k8s.io/node=fake (kwok/kwokctl.yaml selects them).
+func (b *Backend) RunsNode(n *corev1.Node) bool {
+	return n.Annotations[ManagedNodeAnnotation] == "fake"
+}
+
+// ManagedNodeAnnotation marks the nodes kwok's controller manages.
+const ManagedNodeAnnotation = "kwok.x-k8s.io/node"

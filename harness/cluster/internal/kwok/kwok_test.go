@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
@@ -117,3 +119,20 @@ func TestConfigRejectsWrongKind(t *testing.T) {
 }
 
 func fakePath(name string) string { return "/cache/tools/key/" + name }
+
+func TestRunsNodeOnlyKwoksNodes(t *testing.T) {
+	b := New("x", t.TempDir(), t.TempDir(), nil)
+	for _, tc := range []struct {
+		annotations map[string]string
+		want        bool
+	}{
+		{map[string]string{ManagedNodeAnnotation: "fake"}, true},
+		{nil, false}, // demo 05's node agent registers a node of its own
+		{map[string]string{ManagedNodeAnnotation: "other"}, false},
+	} {
+		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n", Annotations: tc.annotations}}
+		if got := b.RunsNode(n); got != tc.want {
+			t.Errorf("RunsNode(%v) = %v, want %v", tc.annotations, got, tc.want)
+		}
+	}
+}
