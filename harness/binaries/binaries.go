@@ -32,6 +32,11 @@ const (
 	Kwok                  = "kwok"
 	Kwokctl               = "kwokctl"
 	Kind                  = "kind"
+	Kubelet               = "kubelet"
+	Kubeadm               = "kubeadm"
+	KubeProxy             = "kube-proxy"
+	Crictl                = "crictl"
+	CoreDNS               = "coredns"
 )
 
 // KubernetesVersion is the Kubernetes release the binaries are built from.
@@ -57,6 +62,22 @@ var All = []Binary{
 	{KubeScheduler, "k8s.io/kubernetes/cmd/kube-scheduler", []string{"--version"}},
 	{Kubectl, "k8s.io/kubernetes/cmd/kubectl", []string{"version", "--client"}},
 	{Kind, "sigs.k8s.io/kind", []string{"version"}},
+}
+
+// KindNodeTools is the folder of the tools module, beside tools/, that pins
+// the binaries only a kind node image needs. It has its own go.mod, so its
+// cache key, and with it the kwok binaries, are independent of it.
+const KindNodeTools = "kindnode"
+
+// KindNode lists the binaries only a kind node image needs, built from the
+// tools/kindnode module (pass it with WithCatalogue and that module's
+// folder with WithToolsDir). Nothing builds them unless kind is selected.
+var KindNode = []Binary{
+	{Kubelet, "k8s.io/kubernetes/cmd/kubelet", []string{"--version"}},
+	{Kubeadm, "k8s.io/kubernetes/cmd/kubeadm", []string{"version", "-o", "short"}},
+	{KubeProxy, "k8s.io/kubernetes/cmd/kube-proxy", []string{"--version"}},
+	{Crictl, "sigs.k8s.io/cri-tools/cmd/crictl", []string{"--version"}},
+	{CoreDNS, "github.com/kubeworkshop/kubeworkshop/tools/kindnode/coredns", []string{"-version"}},
 }
 
 // recipe is part of the cache key: changing how binaries are built must
@@ -111,7 +132,7 @@ type options struct {
 	verify   bool
 	repair   bool
 	only     []string
-	bins     []Binary // the catalogue; All unless a test replaces it
+	bins     []Binary // the catalogue: All unless WithCatalogue replaces it
 }
 
 // Option configures Ensure.
@@ -140,6 +161,10 @@ func WithVerify(verify bool) Option { return func(o *options) { o.verify = verif
 // failing with ErrCorrupt (default false: a corrupt binary is a surprise
 // the user should hear about; `go tool mage tools` repairs).
 func WithRepair(repair bool) Option { return func(o *options) { o.repair = repair } }
+
+// WithCatalogue sets the binaries Ensure knows (default: All), for
+// example KindNode.
+func WithCatalogue(bins []Binary) Option { return func(o *options) { o.bins = bins } }
 
 // WithOnly limits Ensure to the named binaries (default: All).
 func WithOnly(names ...string) Option { return func(o *options) { o.only = names } }
