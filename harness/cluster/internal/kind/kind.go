@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster/internal/backend"
+	"github.com/kubeworkshop/kubeworkshop/harness/kindimage"
 )
 
 // DefaultConfig is the workshop's kind cluster configuration.
@@ -25,8 +26,11 @@ import (
 //go:embed cluster.yaml
 var DefaultConfig []byte
 
-// DefaultNodeImage is the node image matching the pinned Kubernetes version.
-const DefaultNodeImage = "kindest/node:v1.37.0"
+// UpstreamNodeImage is kind's published node image for the pinned
+// Kubernetes version. It cannot be pulled without a registry, so the
+// workshop builds its own (harness/kindimage) unless KIND_NODE_IMAGE names
+// one.
+const UpstreamNodeImage = "kindest/node:v1.37.0"
 
 // ErrNoContainerRuntime means no container runtime kind can drive is usable.
 var ErrNoContainerRuntime = errors.New("no usable container runtime for kind")
@@ -123,7 +127,8 @@ type Backend struct {
 	name       string
 	kubeconfig string
 	configFile string // KIND_CONFIG; empty means DefaultConfig
-	nodeImage  string
+	nodeImage  string // KIND_NODE_IMAGE; empty means harness/kindimage's
+	cacheDir   string
 	lookPath   func(string) (string, error)
 	exec       Exec
 }
@@ -131,13 +136,12 @@ type Backend struct {
 var _ backend.Backend = (*Backend)(nil)
 
 // New returns the backend for cluster name; its standalone kubeconfig is
-// kept under cacheDir/kind/<name>/.
+// kept under cacheDir/kind/<name>/. An empty nodeImage means the
+// workshop's own node image, built offline on first use (harness/kindimage).
 func New(name, cacheDir, configFile, nodeImage string) *Backend {
-	if nodeImage == "" {
-		nodeImage = DefaultNodeImage
-	}
 	return &Backend{
 		name:       name,
+		cacheDir:   cacheDir,
 		kubeconfig: filepath.Join(cacheDir, "kind", name, "kubeconfig.yaml"),
 		configFile: configFile,
 		nodeImage:  nodeImage,
@@ -209,6 +213,14 @@ func (b *Backend) Create(ctx context.Context, opts backend.CreateOptions) error 
 	if err != nil {
 		return err
 	}
+	image := b.nodeImage
+	if image == "" {
+		// Built on first use (several minutes cold), found in well under a
+		// second afterwards.
+		if image, err = kindimage.Ensure(ctx, kindimage.WithLog(opts.Log), kindimage.WithCacheDir(b.cacheDir)); err != nil {
+			return fmt.Errorf("kind node image (or set KIND_NODE_IMAGE): %w", err)
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(b.kubeconfig), 0o700); err != nil {
 		return err
 	}
@@ -218,7 +230,7 @@ func (b *Backend) Create(ctx context.Context, opts backend.CreateOptions) error 
 	go func() {
 		done <- p.Create(b.name,
 			kindcluster.CreateWithV1Alpha4Config(cfg),
-			kindcluster.CreateWithNodeImage(b.nodeImage),
+			kindcluster.CreateWithNodeImage(image),
 			kindcluster.CreateWithWaitForReady(3*time.Minute),
 			kindcluster.CreateWithKubeconfigPath(b.kubeconfig),
 			kindcluster.CreateWithDisplayUsage(false),
@@ -228,7 +240,7 @@ func (b *Backend) Create(ctx context.Context, opts backend.CreateOptions) error 
 	select {
 	case err := <-done:
 		if err != nil {
-			return fmt.Errorf("kind create cluster %q (node image %s): %w", b.name, b.nodeImage, err)
+			return fmt.Errorf("kind create cluster %q (node image %s): %w", b.name, image, err)
 		}
 		return nil
 	case <-ctx.Done():
