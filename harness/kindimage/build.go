@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -63,7 +64,11 @@ func (b *build) run(ctx context.Context, work string) (err error) {
 		defer cancel()
 		_ = exec.CommandContext(cctx, b.o.docker, "rm", "-f", "-v", container).Run()
 		_ = exec.CommandContext(cctx, b.o.docker, "rmi", tmpRef).Run()
-		unmountUnder(rootfs)
+		if !unmountUnder(rootfs) {
+			// Never remove files through a mount that is still there.
+			err = errors.Join(err, fmt.Errorf("%s is still mounted; unmount it and remove %s", rootfs, dir))
+			return
+		}
 		if rerr := os.RemoveAll(dir); rerr != nil && err == nil {
 			err = fmt.Errorf("remove build directory: %w", rerr)
 		}
@@ -234,6 +239,7 @@ func (b *build) addNodeFiles(ctx context.Context, rootfs string) error {
 		"node/kubeworkshop-cni.service": "etc/systemd/system/kubeworkshop-cni.service",
 		"node/default-cni.yaml":         "kind/manifests/default-cni.yaml",
 		"node/configure.sh":             "kind/bin/kubeworkshop-configure.sh",
+		"node/20-kubeworkshop.conf":     "etc/systemd/system/kubelet.service.d/20-kubeworkshop.conf",
 	} {
 		data, err := nodeFiles.ReadFile(src)
 		if err != nil {
@@ -376,10 +382,19 @@ func tail(file string, n int) string {
 // unmountUnder detaches anything still mounted below dir (an interrupted
 // debootstrap leaves proc and sys mounted in the chroot), deepest first,
 // so that removing the directory never reaches into a mounted filesystem.
-func unmountUnder(dir string) {
+// It reports whether nothing is mounted there any more.
+func unmountUnder(dir string) bool {
+	mounts := mountsUnder(dir)
+	for i := len(mounts) - 1; i >= 0; i-- {
+		_ = syscall.Unmount(mounts[i], syscall.MNT_DETACH)
+	}
+	return len(mountsUnder(dir)) == 0
+}
+
+func mountsUnder(dir string) []string {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
-		return
+		return []string{"/proc/self/mountinfo: " + err.Error()}
 	}
 	defer f.Close()
 	var mounts []string
@@ -390,9 +405,22 @@ func unmountUnder(dir string) {
 			mounts = append(mounts, fields[4])
 		}
 	}
-	for i := len(mounts) - 1; i >= 0; i-- {
-		if err := syscall.Unmount(mounts[i], syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) {
+	return mounts
+}
+
+// removeStaleBuilds deletes the scratch directories of builds that were
+// interrupted before they could clean up (Ctrl-C leaves a few seconds,
+// not always enough to remove a root filesystem). The caller holds the
+// build lock, so none of them is in use.
+func removeStaleBuilds(work string, log io.Writer) {
+	dirs, _ := filepath.Glob(filepath.Join(work, "build-*"))
+	for _, d := range dirs {
+		if !unmountUnder(filepath.Join(d, "rootfs")) {
+			fmt.Fprintf(log, "leaving %s: something is still mounted under it\n", d)
 			continue
+		}
+		if err := os.RemoveAll(d); err != nil {
+			fmt.Fprintf(log, "remove the scratch directory of an interrupted build: %v\n", err)
 		}
 	}
 }

@@ -189,6 +189,7 @@ func Ensure(ctx context.Context, opts ...Option) (string, error) {
 	if Exists(ctx, o.docker, ref) { // built by another process while we waited
 		return ref, nil
 	}
+	removeStaleBuilds(work, o.log)
 	b := &build{o: o, ref: ref, start: time.Now()}
 	if err := b.run(ctx, work); err != nil {
 		return "", fmt.Errorf("build kind node image %s: %w", ref, err)
