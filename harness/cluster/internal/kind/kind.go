@@ -15,10 +15,13 @@ import (
 
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster/internal/backend"
 	"github.com/kubeworkshop/kubeworkshop/harness/kindimage"
+	"github.com/kubeworkshop/kubeworkshop/harness/repo"
+	"github.com/kubeworkshop/kubeworkshop/harness/workload"
 )
 
 // DefaultConfig is the workshop's kind cluster configuration.
@@ -242,7 +245,7 @@ func (b *Backend) Create(ctx context.Context, opts backend.CreateOptions) error 
 		if err != nil {
 			return fmt.Errorf("kind create cluster %q (node image %s): %w", b.name, image, err)
 		}
-		return nil
+		return b.loadWorkload(ctx, p, opts.Log)
 	case <-ctx.Done():
 		// kind's Create cannot be interrupted: let it finish, so that the
 		// caller's cleanup deletes every container it made instead of
@@ -280,5 +283,36 @@ func (b *Backend) ExportLogs(ctx context.Context, dir string) error {
 	if err := p.CollectLogs(b.name, dir); err != nil {
 		return fmt.Errorf("collect kind logs: %w", err)
 	}
+	return nil
+}
+
+// loadWorkload loads the suites' workload image (harness/workload), built
+// from this repository's source, into every node, so that pods using its
+// names start without a registry.
+func (b *Backend) loadWorkload(ctx context.Context, p *kindcluster.Provider, log io.Writer) error {
+	root, err := repo.Root("")
+	if err != nil {
+		return err
+	}
+	archive, err := workload.Archive(ctx, root, b.cacheDir)
+	if err != nil {
+		return fmt.Errorf("workload image: %w", err)
+	}
+	nodes, err := p.ListInternalNodes(b.name)
+	if err != nil {
+		return fmt.Errorf("list nodes of kind cluster %q: %w", b.name, err)
+	}
+	for _, n := range nodes {
+		f, err := os.Open(archive)
+		if err != nil {
+			return err
+		}
+		err = nodeutils.LoadImageArchive(n, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("load the workload image into node %s: %w", n.String(), err)
+		}
+	}
+	fmt.Fprintf(log, "loaded the workload image (%s) into %d node(s)\n", strings.Join(workload.Names, ", "), len(nodes))
 	return nil
 }
