@@ -26,8 +26,9 @@ type build struct {
 	start time.Time
 	step  int
 	dir   string // scratch directory, removed at the end
-	tools *binaries.Set
-	node  *binaries.Set
+	// bin is the path of a built binary by its harness/binaries name,
+	// set once the binaries are there.
+	bin func(name string) string
 }
 
 const steps = 6
@@ -104,6 +105,9 @@ func (b *build) run(ctx context.Context, work string) (err error) {
 		if err := os.Mkdir(tmp, 0o700); err != nil {
 			return err
 		}
+		if err := buildWrapper(ctx, b.o.repoDir, filepath.Join(dir, iptablesWrapper)); err != nil {
+			return err
+		}
 		return writeComponentImages(rootfs, tmp, images, b.binPath(rootfs))
 	}); err != nil {
 		return err
@@ -126,6 +130,7 @@ func (b *build) run(ctx context.Context, work string) (err error) {
 			"--change", `ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]`,
 			"--change", `CMD []`,
 			"--change", "ENV container=docker",
+			"--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 			container, b.ref)); err != nil {
 			return err
 		}
@@ -141,15 +146,25 @@ func (b *build) run(ctx context.Context, work string) (err error) {
 
 func (b *build) binaries(ctx context.Context) error {
 	tools, kindNode := b.o.toolsDirs()
-	var err error
-	b.tools, err = binaries.Ensure(ctx, binaries.WithToolsDir(tools), binaries.WithCacheDir(b.o.cacheDir), binaries.WithProgress(b.o.log),
+	toolSet, err := binaries.Ensure(ctx, binaries.WithToolsDir(tools), binaries.WithCacheDir(b.o.cacheDir), binaries.WithProgress(b.o.log),
 		binaries.WithOnly(binaries.KubeAPIServer, binaries.KubeControllerManager, binaries.KubeScheduler, binaries.Kubectl, binaries.Etcd))
 	if err != nil {
 		return err
 	}
-	b.node, err = binaries.Ensure(ctx, binaries.WithToolsDir(kindNode), binaries.WithCacheDir(b.o.cacheDir), binaries.WithProgress(b.o.log),
+	nodeSet, err := binaries.Ensure(ctx, binaries.WithToolsDir(kindNode), binaries.WithCacheDir(b.o.cacheDir), binaries.WithProgress(b.o.log),
 		binaries.WithCatalogue(binaries.KindNode))
-	return err
+	if err != nil {
+		return err
+	}
+	b.bin = func(name string) string {
+		for _, n := range binaries.KindNode {
+			if n.Name == name {
+				return nodeSet.Path(name)
+			}
+		}
+		return toolSet.Path(name)
+	}
+	return nil
 }
 
 func (b *build) binPath(rootfs string) func(string) string {
@@ -157,10 +172,10 @@ func (b *build) binPath(rootfs string) func(string) string {
 		switch name {
 		case "catatonit":
 			return filepath.Join(rootfs, "usr/bin/catatonit")
-		case binaries.Kubelet, binaries.Kubeadm, binaries.KubeProxy, binaries.Crictl, binaries.CoreDNS:
-			return b.node.Path(name)
+		case iptablesWrapper:
+			return filepath.Join(b.dir, iptablesWrapper)
 		}
-		return b.tools.Path(name)
+		return b.bin(name)
 	}
 }
 
@@ -225,10 +240,10 @@ func (b *build) addNodeFiles(ctx context.Context, rootfs string) error {
 		src, dst string
 		mode     os.FileMode
 	}{
-		{b.node.Path(binaries.Kubelet), "usr/bin/kubelet", 0o755},
-		{b.node.Path(binaries.Kubeadm), "usr/bin/kubeadm", 0o755},
-		{b.tools.Path(binaries.Kubectl), "usr/bin/kubectl", 0o755},
-		{b.node.Path(binaries.Crictl), "usr/local/bin/crictl", 0o755},
+		{b.bin(binaries.Kubelet), "usr/bin/kubelet", 0o755},
+		{b.bin(binaries.Kubeadm), "usr/bin/kubeadm", 0o755},
+		{b.bin(binaries.Kubectl), "usr/bin/kubectl", 0o755},
+		{b.bin(binaries.Crictl), "usr/local/bin/crictl", 0o755},
 	} {
 		if err := copyFile(c.src, filepath.Join(rootfs, c.dst), c.mode); err != nil {
 			return err
@@ -423,4 +438,16 @@ func removeStaleBuilds(work string, log io.Writer) {
 			fmt.Fprintf(log, "remove the scratch directory of an interrupted build: %v\n", err)
 		}
 	}
+}
+
+// buildWrapper compiles ./iptables-wrapper, statically: the kube-proxy
+// image has no libc of its own beyond what kube-proxy links.
+func buildWrapper(ctx context.Context, repoDir, out string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "./harness/kindimage/iptables-wrapper")
+	cmd.Dir = repoDir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build iptables-wrapper: %w\n%s", err, b)
+	}
+	return nil
 }

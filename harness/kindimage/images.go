@@ -2,6 +2,7 @@ package kindimage
 
 import (
 	"archive/tar"
+	"compress/gzip"
 	"debug/elf"
 	"fmt"
 	"io"
@@ -69,6 +70,10 @@ func componentImageNames() []string {
 var iptablesFiles = []string{"usr/sbin/xtables-nft-multi", "usr/sbin/xtables-legacy-multi"}
 
 const xtablesDir = "usr/lib/x86_64-linux-gnu/xtables"
+
+// iptablesWrapper is the binPath name of ./iptables-wrapper, which picks
+// the node's backend on first use.
+const iptablesWrapper = "iptables-wrapper"
 
 var iptablesLinks = []string{"iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore"}
 
@@ -160,8 +165,11 @@ func writeComponentImages(rootfs, tmp, out string, binPath func(string) string) 
 					return err
 				}
 			}
+			if err := addFile(tw, "usr/sbin/iptables-wrapper", binPath(iptablesWrapper), 0o755); err != nil {
+				return err
+			}
 			for _, l := range iptablesLinks {
-				if err := addSymlink(tw, "usr/sbin/"+l, "xtables-nft-multi"); err != nil {
+				if err := addSymlink(tw, "usr/sbin/"+l, "iptables-wrapper"); err != nil {
 					return err
 				}
 			}
@@ -319,7 +327,9 @@ func writeLayer(file string, fill func(*tar.Writer) error) (v1.Layer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("write layer %s: %w", filepath.Base(file), err)
 	}
-	return tarball.LayerFromFile(file)
+	// Fast compression: the images are built on every machine that runs
+	// kind, never pushed, and gzip at its default level dominates the build.
+	return tarball.LayerFromFile(file, tarball.WithCompressionLevel(gzip.BestSpeed))
 }
 
 func addDir(tw *tar.Writer, name string, mode int64) error {

@@ -33,7 +33,7 @@ const (
 	// Kubernetes version and a hash of every input.
 	Repository = "kubeworkshop/kind-node"
 	// recipe changes whenever the way the image is built changes.
-	recipe = "3"
+	recipe = "4"
 )
 
 // Packages are the Debian packages of the node's root filesystem, on top
