@@ -162,9 +162,19 @@ func (b *Backend) WithExec(lookPath func(string) (string, error), run Exec) *Bac
 // Managed implements backend.Backend.
 func (b *Backend) Managed() bool { return true }
 
-// CreateAllowance implements backend.Backend: kind may have to pull its
-// node image and waits up to 3 minutes for its own readiness.
-func (b *Backend) CreateAllowance() time.Duration { return 5 * time.Minute }
+// CreateAllowance implements backend.Backend: kind waits up to 3 minutes
+// for its own readiness, and the first use on a machine builds the node
+// image, which takes many minutes cold (harness/kindimage).
+func (b *Backend) CreateAllowance() time.Duration {
+	if b.nodeImage == "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if ref, err := kindimage.Reference(kindimage.WithCacheDir(b.cacheDir)); err != nil || !kindimage.Exists(ctx, "docker", ref) {
+			return 90 * time.Minute
+		}
+	}
+	return 5 * time.Minute
+}
 
 // Check implements backend.Backend: the API server's health is the check.
 func (b *Backend) Check(context.Context) error { return nil }
