@@ -250,11 +250,13 @@ func (b *build) addNodeFiles(ctx context.Context, rootfs string) error {
 		}
 	}
 	for src, dst := range map[string]string{
-		"node/kubeworkshop-cni.sh":      "usr/local/bin/kubeworkshop-cni",
-		"node/kubeworkshop-cni.service": "etc/systemd/system/kubeworkshop-cni.service",
-		"node/default-cni.yaml":         "kind/manifests/default-cni.yaml",
-		"node/configure.sh":             "kind/bin/kubeworkshop-configure.sh",
-		"node/20-kubeworkshop.conf":     "etc/systemd/system/kubelet.service.d/20-kubeworkshop.conf",
+		"node/kubeworkshop-cni.sh":             "usr/local/bin/kubeworkshop-cni",
+		"node/kubeworkshop-cni.service":        "etc/systemd/system/kubeworkshop-cni.service",
+		"node/default-cni.yaml":                "kind/manifests/default-cni.yaml",
+		"node/configure.sh":                    "kind/bin/kubeworkshop-configure.sh",
+		"node/20-kubeworkshop.conf":            "etc/systemd/system/kubelet.service.d/20-kubeworkshop.conf",
+		"node/kubeworkshop-containerd-oom.sh":  "usr/local/bin/kubeworkshop-containerd-oom",
+		"node/containerd-20-kubeworkshop.conf": "etc/systemd/system/containerd.service.d/20-kubeworkshop.conf",
 	} {
 		data, err := nodeFiles.ReadFile(src)
 		if err != nil {
