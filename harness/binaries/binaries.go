@@ -260,7 +260,7 @@ func Ensure(ctx context.Context, opts ...Option) (*Set, error) {
 	if err := os.MkdirAll(set.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create cache directory: %w", err)
 	}
-	unlock, err := lock(ctx, filepath.Join(set.dir, ".lock"), o.progress)
+	unlock, err := Lock(ctx, filepath.Join(set.dir, ".lock"), o.progress)
 	if err != nil {
 		return nil, err
 	}
@@ -555,11 +555,11 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// lock takes an exclusive advisory lock so that two processes never build
-// into the same cache folder at once. While another process holds it (a
-// cold build takes minutes) it says so once and keeps trying until ctx
-// ends, so Ctrl-C is honoured.
-func lock(ctx context.Context, path string, progress io.Writer) (func(), error) {
+// Lock takes an exclusive advisory lock on path so that two processes never
+// build into the same cache folder at once (harness/kindimage uses it too).
+// While another process holds it (a cold build takes minutes) it says so
+// once and keeps trying until ctx ends, so Ctrl-C is honoured.
+func Lock(ctx context.Context, path string, progress io.Writer) (func(), error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock binary cache: %w", err)

@@ -181,7 +181,7 @@ func Ensure(ctx context.Context, opts ...Option) (string, error) {
 	if err := os.MkdirAll(work, 0o700); err != nil {
 		return "", err
 	}
-	unlock, err := lockFile(ctx, filepath.Join(work, ".lock"), o.log)
+	unlock, err := binaries.Lock(ctx, filepath.Join(work, ".lock"), o.log)
 	if err != nil {
 		return "", err
 	}
@@ -255,29 +255,3 @@ func mirrorIn(path string, match func(string) (string, bool)) string {
 
 // stopper interrupts the build's child processes like Ctrl-C would.
 var stopper = proc.New(proc.WithStopSignal(syscall.SIGINT), proc.WithGrace(3*time.Second))
-
-func lockFile(ctx context.Context, path string, log io.Writer) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	for waited := false; ; waited = true {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		if !waited {
-			fmt.Fprintf(log, "another process is building the kind node image; waiting for it\n")
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("wait for the kind image lock: %w", ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
