@@ -32,6 +32,11 @@ const (
 	Kwok                  = "kwok"
 	Kwokctl               = "kwokctl"
 	Kind                  = "kind"
+	Kubelet               = "kubelet"
+	Kubeadm               = "kubeadm"
+	KubeProxy             = "kube-proxy"
+	Crictl                = "crictl"
+	CoreDNS               = "coredns"
 )
 
 // KubernetesVersion is the Kubernetes release the binaries are built from.
@@ -57,6 +62,22 @@ var All = []Binary{
 	{KubeScheduler, "k8s.io/kubernetes/cmd/kube-scheduler", []string{"--version"}},
 	{Kubectl, "k8s.io/kubernetes/cmd/kubectl", []string{"version", "--client"}},
 	{Kind, "sigs.k8s.io/kind", []string{"version"}},
+}
+
+// KindNodeTools is the folder of the tools module, beside tools/, that pins
+// the binaries only a kind node image needs. It has its own go.mod, so its
+// cache key, and with it the kwok binaries, are independent of it.
+const KindNodeTools = "kindnode"
+
+// KindNode lists the binaries only a kind node image needs, built from the
+// tools/kindnode module (pass it with WithCatalogue and that module's
+// folder with WithToolsDir). Nothing builds them unless kind is selected.
+var KindNode = []Binary{
+	{Kubelet, "k8s.io/kubernetes/cmd/kubelet", []string{"--version"}},
+	{Kubeadm, "k8s.io/kubernetes/cmd/kubeadm", []string{"version", "-o", "short"}},
+	{KubeProxy, "k8s.io/kubernetes/cmd/kube-proxy", []string{"--version"}},
+	{Crictl, "sigs.k8s.io/cri-tools/cmd/crictl", []string{"--version"}},
+	{CoreDNS, "github.com/kubeworkshop/kubeworkshop/tools/kindnode/coredns", []string{"-version"}},
 }
 
 // recipe is part of the cache key: changing how binaries are built must
@@ -111,7 +132,7 @@ type options struct {
 	verify   bool
 	repair   bool
 	only     []string
-	bins     []Binary // the catalogue; All unless a test replaces it
+	bins     []Binary // the catalogue: All unless WithCatalogue replaces it
 }
 
 // Option configures Ensure.
@@ -140,6 +161,10 @@ func WithVerify(verify bool) Option { return func(o *options) { o.verify = verif
 // failing with ErrCorrupt (default false: a corrupt binary is a surprise
 // the user should hear about; `go tool mage tools` repairs).
 func WithRepair(repair bool) Option { return func(o *options) { o.repair = repair } }
+
+// WithCatalogue sets the binaries Ensure knows (default: All), for
+// example KindNode.
+func WithCatalogue(bins []Binary) Option { return func(o *options) { o.bins = bins } }
 
 // WithOnly limits Ensure to the named binaries (default: All).
 func WithOnly(names ...string) Option { return func(o *options) { o.only = names } }
@@ -235,7 +260,7 @@ func Ensure(ctx context.Context, opts ...Option) (*Set, error) {
 	if err := os.MkdirAll(set.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create cache directory: %w", err)
 	}
-	unlock, err := lock(ctx, filepath.Join(set.dir, ".lock"), o.progress)
+	unlock, err := Lock(ctx, filepath.Join(set.dir, ".lock"), o.progress)
 	if err != nil {
 		return nil, err
 	}
@@ -530,11 +555,11 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// lock takes an exclusive advisory lock so that two processes never build
-// into the same cache folder at once. While another process holds it (a
-// cold build takes minutes) it says so once and keeps trying until ctx
-// ends, so Ctrl-C is honoured.
-func lock(ctx context.Context, path string, progress io.Writer) (func(), error) {
+// Lock takes an exclusive advisory lock on path so that two processes never
+// build into the same cache folder at once (harness/kindimage uses it too).
+// While another process holds it (a cold build takes minutes) it says so
+// once and keeps trying until ctx ends, so Ctrl-C is honoured.
+func Lock(ctx context.Context, path string, progress io.Writer) (func(), error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock binary cache: %w", err)

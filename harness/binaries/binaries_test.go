@@ -282,7 +282,7 @@ func TestConcurrentEnsureBuildsOnce(t *testing.T) {
 
 func TestLockWaitHonoursContext(t *testing.T) {
 	path := filepath.Join(t.TempDir(), ".lock")
-	unlock, err := lock(t.Context(), path, io.Discard)
+	unlock, err := Lock(t.Context(), path, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func TestLockWaitHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	var progress bytes.Buffer
-	if _, err := lock(ctx, path, &progress); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := Lock(ctx, path, &progress); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("second lock: want the context error, got %v", err)
 	}
 	if !strings.Contains(progress.String(), "another process is building") {

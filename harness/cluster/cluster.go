@@ -108,7 +108,8 @@ func WithRepoDir(dir string) Option { return func(o *options) { o.repoDir = dir 
 // WithKindConfig uses a kind config file instead of the workshop's.
 func WithKindConfig(path string) Option { return func(o *options) { o.kindConfig = path } }
 
-// WithKindNodeImage overrides kind's node image (default kindest/node:v1.37.0).
+// WithKindNodeImage overrides kind's node image (default: the workshop's
+// own, built offline on first use by harness/kindimage).
 func WithKindNodeImage(image string) Option { return func(o *options) { o.kindImage = image } }
 
 // WithKubeconfig sets the kubeconfig of the existing provider (default:

@@ -15,6 +15,7 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
 	"github.com/kubeworkshop/kubeworkshop/harness/exposure"
+	"github.com/kubeworkshop/kubeworkshop/harness/kindimage"
 )
 
 // Severity of a doctor finding.
@@ -45,7 +46,7 @@ const MinGoMinor = 26
 // ports, a container engine for kind, and network namespaces for the
 // offline check.
 func (r *Runner) Doctor(ctx context.Context, getenv func(string) string) []Check {
-	return []Check{
+	checks := []Check{
 		r.checkGo(ctx),
 		checkBinaries(ctx, r.Root),
 		checkClusterEnv(),
@@ -56,6 +57,28 @@ func (r *Runner) Doctor(ctx context.Context, getenv func(string) string) []Check
 		checkDisk(),
 		checkExposure(),
 	}
+	return append(checks, checkKind(ctx, r.Root, getenv("CLUSTER_PROVIDER") == cluster.Kind)...)
+}
+
+// checkKind names each piece a kind cluster needs here that is missing
+// (engine, privileged containers, the runtime shim, the node image) and the
+// command that fixes it: a failure when kind is selected, a warning
+// otherwise.
+func checkKind(ctx context.Context, root string, needed bool) []Check {
+	var out []Check
+	for _, f := range kindimage.Diagnose(ctx, kindimage.WithRepoDir(root)) {
+		c := Check{Name: f.Name, Detail: f.Detail}
+		if !f.OK {
+			c.Severity, c.Fix = Warn, f.Fix
+			if needed {
+				c.Severity = Fail
+			} else {
+				c.Fix += " (only for CLUSTER_PROVIDER=kind)"
+			}
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // checkExposure fails when a process of any workshop kwok cluster on this

@@ -16,9 +16,13 @@ import (
 
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster/internal/backend"
+	"github.com/kubeworkshop/kubeworkshop/harness/kindimage"
+	"github.com/kubeworkshop/kubeworkshop/harness/repo"
+	"github.com/kubeworkshop/kubeworkshop/harness/workload"
 )
 
 // DefaultConfig is the workshop's kind cluster configuration.
@@ -26,8 +30,11 @@ import (
 //go:embed cluster.yaml
 var DefaultConfig []byte
 
-// DefaultNodeImage is the node image matching the pinned Kubernetes version.
-const DefaultNodeImage = "kindest/node:v1.37.0"
+// UpstreamNodeImage is kind's published node image for the pinned
+// Kubernetes version. It cannot be pulled without a registry, so the
+// workshop builds its own (harness/kindimage) unless KIND_NODE_IMAGE names
+// one.
+const UpstreamNodeImage = "kindest/node:v1.37.0"
 
 // ErrNoContainerRuntime means no container runtime kind can drive is usable.
 var ErrNoContainerRuntime = errors.New("no usable container runtime for kind")
@@ -124,7 +131,8 @@ type Backend struct {
 	name       string
 	kubeconfig string
 	configFile string // KIND_CONFIG; empty means DefaultConfig
-	nodeImage  string
+	nodeImage  string // KIND_NODE_IMAGE; empty means harness/kindimage's
+	cacheDir   string
 	lookPath   func(string) (string, error)
 	exec       Exec
 }
@@ -132,13 +140,12 @@ type Backend struct {
 var _ backend.Backend = (*Backend)(nil)
 
 // New returns the backend for cluster name; its standalone kubeconfig is
-// kept under cacheDir/kind/<name>/.
+// kept under cacheDir/kind/<name>/. An empty nodeImage means the
+// workshop's own node image, built offline on first use (harness/kindimage).
 func New(name, cacheDir, configFile, nodeImage string) *Backend {
-	if nodeImage == "" {
-		nodeImage = DefaultNodeImage
-	}
 	return &Backend{
 		name:       name,
+		cacheDir:   cacheDir,
 		kubeconfig: filepath.Join(cacheDir, "kind", name, "kubeconfig.yaml"),
 		configFile: configFile,
 		nodeImage:  nodeImage,
@@ -156,9 +163,19 @@ func (b *Backend) WithExec(lookPath func(string) (string, error), run Exec) *Bac
 // Managed implements backend.Backend.
 func (b *Backend) Managed() bool { return true }
 
-// CreateAllowance implements backend.Backend: kind may have to pull its
-// node image and waits up to 3 minutes for its own readiness.
-func (b *Backend) CreateAllowance() time.Duration { return 5 * time.Minute }
+// CreateAllowance implements backend.Backend: kind waits up to 3 minutes
+// for its own readiness, and the first use on a machine builds the node
+// image, which takes many minutes cold (harness/kindimage).
+func (b *Backend) CreateAllowance() time.Duration {
+	if b.nodeImage == "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if ref, err := kindimage.Reference(kindimage.WithCacheDir(b.cacheDir)); err != nil || !kindimage.Exists(ctx, "docker", ref) {
+			return 90 * time.Minute
+		}
+	}
+	return 5 * time.Minute
+}
 
 // Check implements backend.Backend: the API server's health is the check.
 func (b *Backend) Check(context.Context) error { return nil }
@@ -210,6 +227,14 @@ func (b *Backend) Create(ctx context.Context, opts backend.CreateOptions) error 
 	if err != nil {
 		return err
 	}
+	image := b.nodeImage
+	if image == "" {
+		// Built on first use (several minutes cold), found in well under a
+		// second afterwards.
+		if image, err = kindimage.Ensure(ctx, kindimage.WithLog(opts.Log), kindimage.WithCacheDir(b.cacheDir)); err != nil {
+			return fmt.Errorf("kind node image (or set KIND_NODE_IMAGE): %w", err)
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(b.kubeconfig), 0o700); err != nil {
 		return err
 	}
@@ -219,7 +244,7 @@ func (b *Backend) Create(ctx context.Context, opts backend.CreateOptions) error 
 	go func() {
 		done <- p.Create(b.name,
 			kindcluster.CreateWithV1Alpha4Config(cfg),
-			kindcluster.CreateWithNodeImage(b.nodeImage),
+			kindcluster.CreateWithNodeImage(image),
 			kindcluster.CreateWithWaitForReady(3*time.Minute),
 			kindcluster.CreateWithKubeconfigPath(b.kubeconfig),
 			kindcluster.CreateWithDisplayUsage(false),
@@ -229,9 +254,9 @@ func (b *Backend) Create(ctx context.Context, opts backend.CreateOptions) error 
 	select {
 	case err := <-done:
 		if err != nil {
-			return fmt.Errorf("kind create cluster %q (node image %s): %w", b.name, b.nodeImage, err)
+			return fmt.Errorf("kind create cluster %q (node image %s): %w", b.name, image, err)
 		}
-		return nil
+		return b.loadWorkload(ctx, p, opts.Log)
 	case <-ctx.Done():
 		// kind's Create cannot be interrupted: let it finish, so that the
 		// caller's cleanup deletes every container it made instead of
@@ -277,4 +302,35 @@ func (b *Backend) ExportLogs(ctx context.Context, dir string) error {
 func (b *Backend) RunsNode(n *corev1.Node) bool {
 	_, ok := n.Labels["node-role.kubernetes.io/control-plane"]
 	return ok || strings.HasPrefix(n.Name, b.name+"-")
+}
+
+// loadWorkload loads the suites' workload image (harness/workload), built
+// from this repository's source, into every node, so that pods using its
+// names start without a registry.
+func (b *Backend) loadWorkload(ctx context.Context, p *kindcluster.Provider, log io.Writer) error {
+	root, err := repo.Root("")
+	if err != nil {
+		return err
+	}
+	archive, err := workload.Archive(ctx, root, b.cacheDir)
+	if err != nil {
+		return fmt.Errorf("workload image: %w", err)
+	}
+	nodes, err := p.ListInternalNodes(b.name)
+	if err != nil {
+		return fmt.Errorf("list nodes of kind cluster %q: %w", b.name, err)
+	}
+	for _, n := range nodes {
+		f, err := os.Open(archive)
+		if err != nil {
+			return err
+		}
+		err = nodeutils.LoadImageArchive(n, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("load the workload image into node %s: %w", n.String(), err)
+		}
+	}
+	fmt.Fprintf(log, "loaded the workload image (%s) into %d node(s)\n", strings.Join(workload.Names, ", "), len(nodes))
+	return nil
 }

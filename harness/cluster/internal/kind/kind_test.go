@@ -20,8 +20,8 @@ func TestLoadConfig(t *testing.T) {
 		wantErr   string
 		wantNodes []v1alpha4.NodeRole
 	}{
-		{name: "default config", wantNodes: []v1alpha4.NodeRole{v1alpha4.ControlPlaneRole, v1alpha4.WorkerRole, v1alpha4.WorkerRole}},
-		{name: "port override", port: 6555, wantNodes: []v1alpha4.NodeRole{v1alpha4.ControlPlaneRole, v1alpha4.WorkerRole, v1alpha4.WorkerRole}},
+		{name: "default config: one node", wantNodes: []v1alpha4.NodeRole{v1alpha4.ControlPlaneRole}},
+		{name: "port override", port: 6555, wantNodes: []v1alpha4.NodeRole{v1alpha4.ControlPlaneRole}},
 		{name: "unknown field is rejected", raw: []byte("kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodez: []\n"), wantErr: "nodez"},
 		{name: "wrong kind", raw: []byte("kind: Pod\napiVersion: v1\n"), wantErr: "want kind Cluster"},
 		{name: "no control plane", raw: []byte("kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: worker\n"), wantErr: "control-plane"},
