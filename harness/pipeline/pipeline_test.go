@@ -140,3 +140,13 @@ func TestPrintChecks(t *testing.T) {
 		t.Fatal("a Fail check must report failure")
 	}
 }
+
+func TestLintIgnoresMagesGeneratedMainfile(t *testing.T) {
+	got := withoutGenerated("magefiles/mage_output_file.go\nharness/x.go\n")
+	if got != "harness/x.go" {
+		t.Errorf("withoutGenerated = %q, want only harness/x.go", got)
+	}
+	if withoutGenerated("magefiles/mage_output_file.go\n") != "" {
+		t.Error("the generated main file alone must leave nothing to report")
+	}
+}

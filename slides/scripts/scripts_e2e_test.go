@@ -98,6 +98,7 @@ var scripts = []script{
 	{name: "03-ssa-release.sh", want: []string{"configmap/ssa-demo serverside-applied", `{"a":"1"}`}},
 	{name: "03-ssa-conflict.sh", exit: 1, want: []string{"configmap/ssa-demo serverside-applied", `conflict with "alice"`, ".data.a"}},
 	{name: "04-cel-selector.sh", exit: 1, want: []string{"must appear with the same value in spec.template.metadata.labels"}, setup: installCRDs},
+	{name: "04-rbac.sh", want: []string{"yes\nyes\nyes\nno\nno"}, setup: installCRDs},
 	{name: "04-cel-singleton.sh", exit: 1, want: []string{"must be named 'singleton'"}, setup: installCRDs},
 	{name: "05-nodes.sh", want: []string{"STATUS", "Ready"}},
 	{name: "05-readyz.sh", want: []string{"[+]etcd ok", "readyz check passed"}},

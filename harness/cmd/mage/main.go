@@ -13,13 +13,20 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/magefile/mage/mage"
+	"github.com/magefile/mage/mg"
 
 	"github.com/kubeworkshop/kubeworkshop/harness/proc"
+	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 )
 
 // debounce folds the copies of one Ctrl-C (the terminal signals this
@@ -27,7 +34,37 @@ import (
 // second request later than this forces mage to exit, as in plain mage.
 const debounce = time.Second
 
+// nestedEnv marks the environment of everything a `go tool mage` run
+// starts, so that a mage run inside it (the e2e suites that drive targets
+// run `go tool mage` themselves, several at once) is known to be nested.
+const nestedEnv = "KUBEWORKSHOP_MAGE_NESTED"
+
 func main() {
+	// With a Go build cache, mage recompiles the magefiles on every run,
+	// writing magefiles/mage_output_file.go and deleting it afterwards: two
+	// runs at once in one clone then fail with "open ./mage_output_file.go:
+	// no such file or directory". A nested run takes the binary the outer run
+	// has just compiled (MAGEFILE_HASHFAST: found by the magefiles' hash),
+	// since nothing can have changed in between.
+	if os.Getenv(nestedEnv) != "" && os.Getenv("MAGEFILE_HASHFAST") == "" {
+		os.Setenv("MAGEFILE_HASHFAST", "1")
+	}
+	os.Setenv(nestedEnv, "1")
+	// Two runs started at once from two terminals compile one at a time:
+	// the lock is held until the compiled magefile runs. -keep stops mage
+	// from deleting its generated main file when a run ends, which would
+	// pull it from under a run compiling at that moment; the file is
+	// gitignored and rewritten by every compile.
+	if os.Getenv("MAGEFILE_HASHFAST") == "" {
+		os.Args = append([]string{os.Args[0], "-keep"}, os.Args[1:]...)
+		if unlock, err := lockCompile(); err == nil {
+			defer unlock()
+			go func() {
+				waitForCompiledChild()
+				unlock()
+			}()
+		}
+	}
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, proc.Signals...)
 	go func() {
@@ -40,5 +77,39 @@ func main() {
 			proc.InterruptChildren()
 		}
 	}()
-	os.Exit(mage.Main())
+	code := mage.Main()
+	os.Exit(code)
+}
+
+// lockCompile takes an exclusive lock on magefiles/.compile.lock in this
+// clone. The returned unlock may be called more than once.
+func lockCompile() (func(), error) {
+	root, err := repo.Root("")
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(root, "magefiles", ".compile.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	var once sync.Once
+	return func() { once.Do(func() { f.Close() }) }, nil
+}
+
+// waitForCompiledChild returns once this process has a child running from
+// mage's cache of compiled magefiles: compiling is over.
+func waitForCompiledChild() {
+	cache := mg.CacheDir()
+	for {
+		for _, pid := range proc.Children(os.Getpid()) {
+			if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && strings.HasPrefix(exe, cache) {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

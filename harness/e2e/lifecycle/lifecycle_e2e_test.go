@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
 	"github.com/kubeworkshop/kubeworkshop/harness/exposure"
@@ -227,9 +230,20 @@ func TestDemoLeavesItsClusterUpButNothingElseOnSIGTERM(t *testing.T) {
 	t.Cleanup(func() { _ = p.Down(context.Background()) })
 	tg := start(t, "demo:all", "CLUSTER_NAME="+name)
 	dir := clusterDir(t, name)
-	eventually(t, 5*time.Minute, "the demos run on a healthy cluster", func() bool {
-		st, err := p.Status(context.Background())
-		return err == nil && st.Healthy
+	// The demos have started once demo 01 has seeded its namespace: the
+	// cluster is no longer being created (a healthy cluster alone may still
+	// be inside Up, whose interruption rightly deletes it).
+	eventually(t, 5*time.Minute, "the demos run on the cluster", func() bool {
+		cfg, err := p.RESTConfig()
+		if err != nil {
+			return false
+		}
+		cs, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return false
+		}
+		_, err = cs.CoreV1().Namespaces().Get(context.Background(), "workshop-demo", metav1.GetOptions{})
+		return err == nil
 	})
 	tg.stop(syscall.SIGTERM, func(pid int) bool {
 		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))

@@ -79,11 +79,23 @@ func learnerEnv(t *testing.T, clusterName string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// mage keeps compiled magefiles under $HOME/.magefile: keep using the
+	// real one, or every README command would compile the magefiles again,
+	// writing magefiles/mage_output_file.go while another suite's mage
+	// reads the same folder.
+	mageCache := os.Getenv("MAGEFILE_CACHE")
+	if mageCache == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		mageCache = filepath.Join(home, ".magefile")
+	}
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch {
-		case strings.HasPrefix(k, "CLUSTER_"), strings.HasPrefix(k, "KIND_"), k == "KUBECONFIG", k == "SUITE", k == "HOME":
+		case strings.HasPrefix(k, "CLUSTER_"), strings.HasPrefix(k, "KIND_"), k == "KUBECONFIG", k == "SUITE", k == "HOME", k == "MAGEFILE_CACHE":
 			continue
 		case keep[k] != "":
 			continue
@@ -93,7 +105,7 @@ func learnerEnv(t *testing.T, clusterName string) []string {
 	for k, v := range keep {
 		env = append(env, k+"="+v)
 	}
-	return append(env, "HOME="+t.TempDir(), "CLUSTER_NAME="+clusterName, "KUBEWORKSHOP_CACHE="+cache)
+	return append(env, "HOME="+t.TempDir(), "CLUSTER_NAME="+clusterName, "KUBEWORKSHOP_CACHE="+cache, "MAGEFILE_CACHE="+mageCache)
 }
 
 type logWriter struct{ t *testing.T }
