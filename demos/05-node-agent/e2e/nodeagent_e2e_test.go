@@ -52,7 +52,7 @@ var _ = Describe("node agent", Ordered, func() {
 		Expect(node.Status.Capacity.Pods().Value()).To(BeNumerically(">", 0))
 		Expect(node.Status.Allocatable.Pods().Value()).To(BeNumerically(">", 0))
 		Expect(node.Status.DaemonEndpoints.KubeletEndpoint.Port).To(BeEquivalentTo(ag.Port))
-		Expect(node.Status.Addresses).To(ContainElement(corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}))
+		Expect(node.Status.Addresses).To(ContainElement(corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: nodeIP(ag)}))
 
 		By("renewing the Lease in kube-node-lease")
 		lease, err := suite.Clientset().CoordinationV1().Leases("kube-node-lease").Get(ctx, nodeName, metav1.GetOptions{})
@@ -72,8 +72,8 @@ var _ = Describe("node agent", Ordered, func() {
 		create(ctx, wasmPod(ns, "hello", "hello", corev1.RestartPolicyNever, "e2e"))
 		p := waitPhase(ctx, ns, "hello", corev1.PodSucceeded)
 		Expect(p.Spec.NodeName).To(Equal(nodeName))
-		Expect(p.Status.HostIP).To(Equal("127.0.0.1"))
-		Expect(p.Status.PodIP).To(Equal("127.0.0.1"))
+		Expect(p.Status.HostIP).To(Equal(nodeIP(ag)))
+		Expect(p.Status.PodIP).To(Equal(nodeIP(ag)))
 		cs := p.Status.ContainerStatuses[0]
 		Expect(cs.State.Terminated).NotTo(BeNil())
 		Expect(cs.State.Terminated.ExitCode).To(BeZero())
@@ -375,4 +375,14 @@ func kubectl(args ...string) string {
 	}
 	Expect(err).NotTo(HaveOccurred(), "kubectl %v", args)
 	return string(out)
+}
+
+// nodeIP is the address the agent advertises: loopback on kwok, where the
+// API server runs on this host, and the host's address on the kind network
+// on kind, where the API server runs in a container.
+func nodeIP(ag *agenttest.Agent) string {
+	if ag.NodeIP != "" {
+		return ag.NodeIP
+	}
+	return "127.0.0.1"
 }
