@@ -64,8 +64,8 @@ func installCRDs(ctx context.Context, _ string) {
 }
 
 // leaseForEveryNode checks what 06-node-leases.sh showed: every node of the
-// cluster, simulated (kwok) or real (kind), holds a Lease of its own in
-// kube-node-lease.
+// cluster, simulated (kwok) or real (kind), has a Lease of its own in
+// kube-node-lease that someone holds and renews.
 func leaseForEveryNode(ctx context.Context, _ string) {
 	var nodes corev1.NodeList
 	Expect(suite.Client().List(ctx, &nodes)).To(Succeed())
@@ -76,7 +76,10 @@ func leaseForEveryNode(ctx context.Context, _ string) {
 		}
 		var lease coordinationv1.Lease
 		Expect(suite.Client().Get(ctx, client.ObjectKey{Namespace: "kube-node-lease", Name: n.Name}, &lease)).To(Succeed(), "lease of node %s", n.Name)
-		Expect(lease.Spec.HolderIdentity).To(HaveValue(Equal(n.Name)), "holder of node %s's lease", n.Name)
+		// The holder is whoever plays the kubelet: the kubelet itself on kind
+		// (the node's name), kwok's controller on kwok.
+		Expect(lease.Spec.HolderIdentity).To(HaveValue(Not(BeEmpty())), "holder of node %s's lease", n.Name)
+		Expect(lease.Spec.RenewTime).NotTo(BeNil(), "node %s's lease was never renewed", n.Name)
 	}
 }
 

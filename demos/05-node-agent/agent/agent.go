@@ -93,6 +93,9 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("report node %s ready: %w", a.nodeName, err)
 	}
 	a.log.Info("node is ready", "node", a.nodeName, "logs", "https://"+addr)
+	reporting, stopReporting := context.WithCancel(ctx)
+	reported := make(chan struct{})
+	go func() { defer close(reported); a.reportStatus(reporting, StatusReportFrequency) }()
 
 	select {
 	case <-ctx.Done():
@@ -105,6 +108,8 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	// leases.Stop releases the lease so a new agent may start at once.
 	// START stop OMIT
 	a.log.Info("stopping: stopping modules and reporting pods")
+	stopReporting()
+	<-reported // no Ready report may land after the NotReady one below
 	stopPods()
 	a.waitWorkers(30 * time.Second)
 	return errors.Join(err, a.setStatus(context.WithoutCancel(ctx), false, "KubeletNotReady", "node agent stopped"))

@@ -150,6 +150,29 @@ func (a *Agent) setStatus(ctx context.Context, ready bool, reason, message strin
 	})
 }
 
+// StatusReportFrequency is how often a running agent posts its node status
+// although nothing changed, as the kubelet's nodeStatusReportFrequency
+// does: the conditions' heartbeat times stay current. Liveness itself is
+// the Lease's job, renewed every few seconds.
+const StatusReportFrequency = 5 * time.Minute
+
+// reportStatus posts the node's Ready status every period until ctx ends.
+// A failed post is logged and tried again at the next tick.
+func (a *Agent) reportStatus(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := a.setStatus(ctx, true, "KubeletReady", "node agent is posting ready status"); err != nil && ctx.Err() == nil {
+			a.log.Error(err, "posting node status", "node", a.nodeName)
+		}
+	}
+}
+
 func nodeCondition(cur *corev1.Node, t corev1.NodeConditionType, on bool, reason, message string, now metav1.Time) corev1.NodeCondition {
 	status := corev1.ConditionFalse
 	if on {

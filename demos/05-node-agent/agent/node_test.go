@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -92,5 +93,45 @@ func TestRegisterAndStatus(t *testing.T) {
 	n, _ = cs.CoreV1().Nodes().Get(t.Context(), "wasm-0", metav1.GetOptions{})
 	if n.Labels["team"] != "wasm" || len(n.Spec.Taints) != 1 {
 		t.Errorf("after re-registering: labels %v, taints %v", n.Labels, n.Spec.Taints)
+	}
+}
+
+func TestReportStatusKeepsHeartbeatsCurrent(t *testing.T) {
+	cs := fake.NewClientset()
+	a := New(cs, WithNodeName("wasm-0"))
+	if err := a.register(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.setStatus(t.Context(), true, "KubeletReady", ""); err != nil {
+		t.Fatal(err)
+	}
+	ready := func() corev1.NodeCondition {
+		n, err := cs.CoreV1().Nodes().Get(t.Context(), "wasm-0", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				return c
+			}
+		}
+		t.Fatalf("no Ready condition: %v", n.Status.Conditions)
+		return corev1.NodeCondition{}
+	}
+	first := ready()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); a.reportStatus(ctx, 5*time.Millisecond) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ready().LastHeartbeatTime.After(first.LastHeartbeatTime.Time) {
+		if time.Now().After(deadline) {
+			t.Fatal("the heartbeat time was never refreshed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if got := ready(); got.Status != corev1.ConditionTrue || !got.LastTransitionTime.Equal(&first.LastTransitionTime) {
+		t.Errorf("a refresh must keep Ready=True and its transition time: got %v", got)
 	}
 }
