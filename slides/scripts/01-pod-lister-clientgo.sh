@@ -1,3 +1,3 @@
 set -euo pipefail # OMIT
-# The same listing through the client-go clientset, as a table.
-go run ./demos/01-pod-lister -A --client clientgo
+# The same listing through the client-go clientset, as a table, by label.
+go run ./demos/01-pod-lister -A -l app=slides-demo --client clientgo

@@ -51,7 +51,9 @@ type script struct {
 // createPod creates a pod for the pod lister scripts to find.
 func createPod(ctx context.Context, ns string) {
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "slides-demo", Namespace: ns},
+		// The label lets the table script show this pod alone, whatever else
+		// the other suites run at the moment its output is recorded.
+		ObjectMeta: metav1.ObjectMeta{Name: "slides-demo", Namespace: ns, Labels: map[string]string{"app": "slides-demo"}},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27"}}},
 	}
 	Expect(suite.Client().Create(ctx, pod)).To(Succeed())
