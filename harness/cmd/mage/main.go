@@ -18,7 +18,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -57,8 +56,8 @@ func main() {
 	// gitignored and rewritten by every compile.
 	if os.Getenv("MAGEFILE_HASHFAST") == "" {
 		os.Args = append([]string{os.Args[0], "-keep"}, os.Args[1:]...)
+		// The lock also ends with this process (os.Exit runs no defers).
 		if unlock, err := lockCompile(); err == nil {
-			defer unlock()
 			go func() {
 				waitForCompiledChild()
 				unlock()
@@ -77,12 +76,11 @@ func main() {
 			proc.InterruptChildren()
 		}
 	}()
-	code := mage.Main()
-	os.Exit(code)
+	os.Exit(mage.Main())
 }
 
 // lockCompile takes an exclusive lock on magefiles/.compile.lock in this
-// clone. The returned unlock may be called more than once.
+// clone, held until unlock or until the process exits.
 func lockCompile() (func(), error) {
 	root, err := repo.Root("")
 	if err != nil {
@@ -96,8 +94,7 @@ func lockCompile() (func(), error) {
 		f.Close()
 		return nil, err
 	}
-	var once sync.Once
-	return func() { once.Do(func() { f.Close() }) }, nil
+	return func() { f.Close() }, nil
 }
 
 // waitForCompiledChild returns once this process has a child running from

@@ -67,13 +67,18 @@ func TestREADMEs(t *testing.T) {
 // and the workshop's caches are kept.
 func learnerEnv(t *testing.T, clusterName string) []string {
 	t.Helper()
+	vars := []string{"GOCACHE", "GOMODCACHE", "GOPATH"}
+	out, err := exec.Command("go", append([]string{"env"}, vars...)...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	if len(values) != len(vars) {
+		t.Fatalf("go env %v printed %q", vars, out)
+	}
 	keep := map[string]string{}
-	for _, v := range []string{"GOCACHE", "GOMODCACHE", "GOPATH"} {
-		out, err := exec.Command("go", "env", v).Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		keep[v] = strings.TrimSpace(string(out))
+	for i, v := range vars {
+		keep[v] = values[i]
 	}
 	cache, err := binaries.CacheRoot()
 	if err != nil {
