@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -74,10 +77,31 @@ func TestCleanDeletesTheNamespaces(t *testing.T) {
 }
 
 func TestRunMeasured(t *testing.T) {
-	m, err := RunMeasured(t.Context(), []string{"sh", "-c", "seq 7"}, &bytes.Buffer{})
+	// The child prints its lines, then waits on a FIFO that is closed only
+	// once its memory has been sampled: however loaded the machine, it
+	// cannot exit before the first sample.
+	fifo := filepath.Join(t.TempDir(), "release")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	afterFirstSample = func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		_ = f.Close()
+	}
+	t.Cleanup(func() { afterFirstSample = nil })
+	// Were no sample ever taken, the child would wait for ever: a generous
+	// bound turns that into a failure.
+	bounded, stop := context.WithTimeout(t.Context(), time.Minute)
+	defer stop()
+	m, err := RunMeasured(bounded, []string{"sh", "-c", `seq 7; cat "$0" >/dev/null`, fifo}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	afterFirstSample = nil
 	if m.Lines != 7 || m.PeakRSS <= 0 || m.Wall <= 0 {
 		t.Errorf("got %+v, want 7 lines and a positive RSS and wall time", m)
 	}

@@ -3,14 +3,19 @@ package bench
 import (
 	"bufio"
 	"context"
-	"errors"
+	"fmt"
 	"io"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/kubeworkshop/kubeworkshop/harness/measure"
 	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 )
+
+// afterFirstSample, when set by a test, runs once the child's memory has been
+// sampled for the first time, so a test's child can wait for it before it
+// exits.
+var afterFirstSample func()
 
 // Measurement is what one measured run of a command saw.
 type Measurement struct {
@@ -38,11 +43,20 @@ func RunMeasured(ctx context.Context, argv []string, log io.Writer) (Measurement
 	if err := cmd.Start(); err != nil {
 		return Measurement{}, err
 	}
-	var peak atomic.Int64
+	// sample runs on the sampler goroutine and once more on this one.
+	var mu sync.Mutex
+	var peak int64
 	sample := func() {
-		if hwm, _ := measure.PeakRSS(cmd.Process.Pid); hwm > peak.Load() {
-			peak.Store(hwm)
+		hwm, _ := measure.PeakRSS(cmd.Process.Pid)
+		mu.Lock()
+		defer mu.Unlock()
+		if hwm <= peak {
+			return
 		}
+		if peak == 0 && afterFirstSample != nil {
+			afterFirstSample()
+		}
+		peak = hwm
 	}
 	stop := make(chan struct{})
 	sampled := make(chan struct{})
@@ -76,8 +90,8 @@ func RunMeasured(ctx context.Context, argv []string, log io.Writer) (Measurement
 		}
 		return Measurement{}, err
 	}
-	if peak.Load() == 0 {
-		return Measurement{}, errors.New("could not sample the child's memory from /proc")
+	if peak == 0 {
+		return Measurement{}, fmt.Errorf("%s exited %v after it started, before its memory could be sampled from /proc: measure a command that runs longer", argv[0], wall.Round(time.Millisecond))
 	}
-	return Measurement{Wall: wall, PeakRSS: peak.Load(), Lines: lines}, nil
+	return Measurement{Wall: wall, PeakRSS: peak, Lines: lines}, nil
 }
