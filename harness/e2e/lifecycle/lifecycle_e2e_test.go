@@ -6,7 +6,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/ops"
 	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
 	"github.com/kubeworkshop/kubeworkshop/harness/exposure"
@@ -252,5 +255,95 @@ func TestDemoLeavesItsClusterUpButNothingElseOnSIGTERM(t *testing.T) {
 	// demo:* is meant to leave the cluster up for the next demo.
 	if st, err := p.Status(context.Background()); err != nil || !st.Healthy {
 		t.Errorf("demo:all's cluster is not up and healthy after SIGTERM: %+v, %v", st, err)
+	}
+}
+
+// kwokCluster creates a small kwok cluster of the test's own, deleted when
+// the test ends.
+func kwokCluster(t *testing.T, prefix string) *cluster.Provider {
+	t.Helper()
+	requireKwok(t)
+	name := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()%1_000_000)
+	p, err := cluster.New(cluster.WithName(name), cluster.WithNodes(1), cluster.WithSwitchContext(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Down(context.Background()) })
+	if _, err := p.Up(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestOperatorRunStopsOnSIGTERM(t *testing.T) {
+	p := kwokCluster(t, "sigterm-op")
+	cfg, err := p.RESTConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ops.Install(t.Context(), cfg, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	probes := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	metrics := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	tg := start(t, "operator:run", "CLUSTER_NAME="+p.Name(), "KUBECONFIG=",
+		"OPERATOR_FLAGS=--health-probe-bind-address "+probes+" --metrics-bind-address "+metrics)
+	// /readyz answers once the operator's caches have synced: it is running.
+	eventually(t, 5*time.Minute, "the operator is ready on "+probes, func() bool {
+		resp, err := http.Get("http://" + probes + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	ls, err := exposure.Listeners(tg.processes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exposed := exposure.Exposed(ls); len(exposed) > 0 {
+		t.Errorf("operator:run listens beyond loopback: %v", exposed)
+	}
+	tg.stop(syscall.SIGTERM, nil)
+	for _, addr := range []string{probes, metrics} {
+		if listening(addr) {
+			t.Errorf("%s still accepts connections after the stop", addr)
+		}
+	}
+	// operator:run did not create the cluster: it must still be there.
+	if st, err := p.Status(context.Background()); err != nil || !st.Healthy {
+		t.Errorf("the cluster operator:run ran against is not healthy after its stop: %+v, %v", st, err)
+	}
+}
+
+func TestBenchDeletesItsClusterOnSIGTERM(t *testing.T) {
+	requireKwok(t)
+	name := fmt.Sprintf("sigterm-bench-%d", time.Now().UnixNano()%1_000_000)
+	// bench:operator creates a dedicated cluster named CLUSTER_NAME-bench.
+	p, err := cluster.New(cluster.WithName(name+"-bench"), cluster.WithSwitchContext(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Down(context.Background()) })
+	tg := start(t, "bench:operator", "CLUSTER_NAME="+name, "BENCH_PODSETS=100")
+	// Stop it mid-benchmark: once its cluster has the benchmark's pods.
+	eventually(t, 5*time.Minute, "the benchmark creates pods", func() bool {
+		cfg, err := p.RESTConfig()
+		if err != nil {
+			return false
+		}
+		cs, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return false
+		}
+		pods, err := cs.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{Limit: 1})
+		return err == nil && len(pods.Items) > 0
+	})
+	tg.stop(syscall.SIGTERM, nil)
+	if len(exposure.ProcessesMentioning(clusterDir(t, p.Name()))) != 0 {
+		t.Errorf("processes of cluster %s are left", p.Name())
+	}
+	if st, err := p.Status(context.Background()); err != nil || st.Exists {
+		t.Errorf("the cluster bench:operator created still exists after SIGTERM (err %v)", err)
 	}
 }
