@@ -22,6 +22,7 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/demos/03-dynamic-objects/dynobj"
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
+	"github.com/kubeworkshop/kubeworkshop/harness/workload"
 )
 
 // demoNamespace holds the sample objects demos 01–03 show.
@@ -217,7 +218,7 @@ func seedPods(ctx context.Context, c client.Client) error {
 				Name:      fmt.Sprintf("%s-%d", app, i),
 				Labels:    map[string]string{"app": app, "app.kubernetes.io/part-of": "kubeworkshop-demo"},
 			},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: app, Image: "registry.example/" + app + ":1"}}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: app, Image: workload.Image}}},
 		}
 		if err := createIfMissing(ctx, c, pod); err != nil {
 			return err

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeworkshop/kubeworkshop/harness/measure"
+	"github.com/kubeworkshop/kubeworkshop/harness/workload"
 )
 
 // Label marks every namespace and pod the benchmark creates.
@@ -111,7 +112,7 @@ func Seed(ctx context.Context, cs kubernetes.Interface, s Seeding) error {
 			ObjectMeta: metav1.ObjectMeta{Namespace: j.ns, Name: j.name, Labels: map[string]string{Label: "pod-lister"}},
 			Spec: corev1.PodSpec{
 				NodeName:    j.node,
-				Containers:  []corev1.Container{{Name: "app", Image: "registry.example/bench:1"}},
+				Containers:  []corev1.Container{{Name: "app", Image: workload.Image}},
 				Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 			},
 		}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/kubeworkshop/kubeworkshop/demos/internal/demotest"
 	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
+	"github.com/kubeworkshop/kubeworkshop/harness/workload"
 )
 
 var suite = e2e.NewSuite("pod-lister")
@@ -33,7 +34,7 @@ const pkg = "github.com/kubeworkshop/kubeworkshop/demos/01-pod-lister"
 func newPod(ns, name string, labels map[string]string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.example/app:1"}}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: workload.Image}}},
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/kubeworkshop/kubeworkshop/demos/internal/demotest"
 	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
+	"github.com/kubeworkshop/kubeworkshop/harness/workload"
 )
 
 // START suite OMIT
@@ -98,7 +99,7 @@ var _ = Describe("dynamic-objects", func() {
 					Selector: &metav1.LabelSelector{MatchLabels: labels},
 					Template: corev1.PodTemplateSpec{
 						ObjectMeta: metav1.ObjectMeta{Labels: labels},
-						Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.example/web:1"}}},
+						Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: workload.Image}}},
 					},
 				},
 			})).To(Succeed())

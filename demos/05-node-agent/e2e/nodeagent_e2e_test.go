@@ -26,6 +26,7 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/nodedemo"
 	"github.com/kubeworkshop/kubeworkshop/demos/internal/demotest"
 	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
+	"github.com/kubeworkshop/kubeworkshop/harness/workload"
 )
 
 var suite = e2e.NewSuite("node-agent")
@@ -280,7 +281,7 @@ var _ = Describe("node agent", Ordered, func() {
 		Expect(get(ctx, ns, "no-toleration").Spec.NodeName).To(BeEmpty())
 
 		By("scheduling a plain pod to a kwok node, not to the agent's")
-		plain := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "plain"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.example/app:1"}}}}
+		plain := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "plain"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: workload.Image}}}}
 		create(ctx, plain)
 		waitFor(ctx, ns, "plain", func(g Gomega, p *corev1.Pod) { g.Expect(p.Spec.NodeName).NotTo(BeEmpty()) })
 		Expect(get(ctx, ns, "plain").Spec.NodeName).NotTo(Equal(nodeName))
