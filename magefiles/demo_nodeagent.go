@@ -60,9 +60,13 @@ func nodeAgentConfig(ctx context.Context) (nodedemo.Config, error) {
 	if err != nil {
 		return nodedemo.Config{}, fmt.Errorf("creating a clientset: %w", err)
 	}
+	ip, err := p.HostIP(ctx)
+	if err != nil {
+		return nodedemo.Config{}, err
+	}
 	return nodedemo.Config{
 		Root: root, Kubeconfig: p.KubeconfigPath(), Kubectl: bins.Path(binaries.Kubectl),
-		NodeName: p.Name() + "-wasm", Clientset: cs, Header: header, Out: os.Stdout,
+		NodeName: p.Name() + "-wasm", NodeIP: ip, Clientset: cs, Header: header, Out: os.Stdout,
 	}, nil
 }
 

@@ -435,6 +435,17 @@ func (p *Provider) Down(ctx context.Context) error {
 	return nil
 }
 
+// HostIP is the address of this machine that the cluster's nodes and API
+// server reach it on: loopback for kwok, the kind network's gateway for
+// kind. A process on this machine that the API server must call (demo 05's
+// node agent serving logs) listens and advertises there.
+func (p *Provider) HostIP(ctx context.Context) (string, error) {
+	if p.err != nil {
+		return "", p.err
+	}
+	return p.b.HostIP(ctx)
+}
+
 // ExportLogs writes the control plane's logs under dir, where the provider
 // has them.
 func (p *Provider) ExportLogs(ctx context.Context, dir string) error { return p.b.ExportLogs(ctx, dir) }

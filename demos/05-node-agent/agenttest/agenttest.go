@@ -6,12 +6,7 @@ package agenttest
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
@@ -26,6 +21,7 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/modules"
 	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/nodedemo"
 	"github.com/kubeworkshop/kubeworkshop/demos/internal/demotest"
+	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 )
 
@@ -39,8 +35,9 @@ const ReadyTimeout = 2 * time.Minute
 type Agent struct {
 	Bin, Root, Kubeconfig, Node string
 	Port                        int
-	// NodeIP is the address the agent advertises and serves logs on:
-	// loopback, except on kind (see KindNodeIP).
+	// NodeIP is the address the agent advertises and serves logs on: the
+	// cluster provider's HostIP (loopback on kwok, the kind network's
+	// gateway on kind).
 	NodeIP string
 	// Session is the running agent, nil before Start and after Stop.
 	Session *gexec.Session
@@ -58,10 +55,12 @@ func Prepare(ctx context.Context, cs kubernetes.Interface, kubeconfig, node stri
 	port, err := nodedemo.FreePort()
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	a := &Agent{Bin: demotest.Build(Package), Root: root, Kubeconfig: kubeconfig, Node: node, Port: port, cs: cs}
-	if os.Getenv("CLUSTER_PROVIDER") == "kind" {
-		a.NodeIP, err = KindNodeIP(ctx)
-		gomega.Expect(err).NotTo(gomega.HaveOccurred(), "find the host's address on the kind network")
-	}
+	// Where the API server reaches this machine: loopback on kwok, the kind
+	// network's gateway on kind.
+	p, err := cluster.NewFromEnv()
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
+	a.NodeIP, err = p.HostIP(ctx)
+	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "find the address the cluster reaches this host on")
 	return a
 }
 
@@ -71,23 +70,6 @@ func (a *Agent) Args(extra ...string) []string {
 		extra = append([]string{"--node-ip", a.NodeIP}, extra...)
 	}
 	return nodedemo.AgentArgs(a.Kubeconfig, a.Node, a.Root, a.Port, extra...)
-}
-
-// KindNodeIP is this host's IPv4 address on kind's container network: the
-// API server in a kind node reaches the agent there for `kubectl logs`
-// (it cannot reach the host's loopback). The address is the network's
-// gateway, a bridge of this host that only its containers can use.
-func KindNodeIP(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "docker", "network", "inspect", "kind", "--format", "{{range .IPAM.Config}}{{.Gateway}} {{end}}").Output()
-	if err != nil {
-		return "", fmt.Errorf("docker network inspect kind: %w", err)
-	}
-	for _, f := range strings.Fields(string(out)) {
-		if ip := net.ParseIP(f); ip != nil && ip.To4() != nil {
-			return f, nil
-		}
-	}
-	return "", fmt.Errorf("kind network has no IPv4 gateway (%q)", strings.TrimSpace(string(out)))
 }
 
 // Start runs the agent and waits until its node is Ready.

@@ -64,7 +64,7 @@ func Bench(ctx context.Context, c Config) (err error) {
 		return err
 	}
 	defer logf.Close()
-	proc, err := Start(bin, logf, AgentArgs(c.Kubeconfig, c.NodeName, c.Root, port,
+	proc, err := Start(bin, logf, c.agentArgs(port,
 		"--max-pods", "400", "--kube-api-qps", "500", "--kube-api-burst", "1000")...)
 	if err != nil {
 		return err
@@ -140,11 +140,11 @@ func Bench(ctx context.Context, c Config) (err error) {
 	if err != nil {
 		return err
 	}
-	perModule, err := moduleMemory(ctx, port)
+	perModule, err := moduleMemory(ctx, c.agentAddr(port))
 	if err != nil {
 		return err
 	}
-	compiles, err := metric(ctx, port, "nodeagent_module_compilations_total")
+	compiles, err := metric(ctx, c.agentAddr(port), "nodeagent_module_compilations_total")
 	if err != nil {
 		return err
 	}
@@ -183,11 +183,11 @@ func deleteNamespace(ctx context.Context, c Config) error {
 
 // The API server's node proxy refuses nodes on loopback ("address not
 // allowed"), so the benchmark asks its own agent directly.
-func agentGet(ctx context.Context, port int, path string) ([]byte, error) {
+func agentGet(ctx context.Context, addr, path string) ([]byte, error) {
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // the agent's self-signed certificate, on loopback
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // the agent's self-signed certificate, on this host
 	}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("https://127.0.0.1:%d%s", port, path), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+path, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -204,8 +204,8 @@ func agentGet(ctx context.Context, port int, path string) ([]byte, error) {
 
 // moduleMemory averages the linear memory of the running pods, from the
 // agent's /stats/summary.
-func moduleMemory(ctx context.Context, port int) (int64, error) {
-	raw, err := agentGet(ctx, port, "/stats/summary")
+func moduleMemory(ctx context.Context, addr string) (int64, error) {
+	raw, err := agentGet(ctx, addr, "/stats/summary")
 	if err != nil {
 		return 0, err
 	}
@@ -220,8 +220,8 @@ func moduleMemory(ctx context.Context, port int) (int64, error) {
 }
 
 // metric reads one unlabelled value from the agent's /metrics.
-func metric(ctx context.Context, port int, name string) (float64, error) {
-	raw, err := agentGet(ctx, port, "/metrics")
+func metric(ctx context.Context, addr, name string) (float64, error) {
+	raw, err := agentGet(ctx, addr, "/metrics")
 	if err != nil {
 		return 0, err
 	}

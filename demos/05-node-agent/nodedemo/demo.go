@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,9 +29,13 @@ const Namespace = "nodeagent-demo"
 type Config struct {
 	Root, Kubeconfig, Kubectl string
 	NodeName                  string
-	Clientset                 kubernetes.Interface
-	Header                    func(format string, args ...any)
-	Out                       io.Writer
+	// NodeIP is where the agent advertises and serves logs: the address of
+	// this machine that the API server reaches (cluster.Provider.HostIP).
+	// Empty means the agent's default, loopback.
+	NodeIP    string
+	Clientset kubernetes.Interface
+	Header    func(format string, args ...any)
+	Out       io.Writer
 }
 
 // Demo shows a pod's whole life on the agent's node: a job-like pod runs
@@ -62,7 +68,7 @@ func Demo(ctx context.Context, c Config) (err error) {
 	}
 	defer logf.Close()
 	c.Header("05 node agent: start the agent as node %s (daemon port %d; its log: %s)", c.NodeName, port, logf.Name())
-	proc, err := Start(bin, logf, AgentArgs(c.Kubeconfig, c.NodeName, c.Root, port, "-v", "1")...)
+	proc, err := Start(bin, logf, c.agentArgs(port, "-v", "1")...)
 	if err != nil {
 		return err
 	}
@@ -207,4 +213,21 @@ func (c Config) followLines(ctx context.Context, n int, args ...string) error {
 		return errors.New("kubectl logs -f ended before the log had " + fmt.Sprint(n) + " lines")
 	}
 	return nil
+}
+
+// agentArgs are AgentArgs for this demo's node, with its address.
+func (c Config) agentArgs(port int, extra ...string) []string {
+	if c.NodeIP != "" {
+		extra = append([]string{"--node-ip", c.NodeIP}, extra...)
+	}
+	return AgentArgs(c.Kubeconfig, c.NodeName, c.Root, port, extra...)
+}
+
+// agentAddr is where this demo's agent serves its kubelet API.
+func (c Config) agentAddr(port int) string {
+	ip := c.NodeIP
+	if ip == "" {
+		ip = "127.0.0.1"
+	}
+	return net.JoinHostPort(ip, strconv.Itoa(port))
 }

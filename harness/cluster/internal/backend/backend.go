@@ -54,6 +54,10 @@ type Backend interface {
 	// readiness is the cluster's health; a node registered by something
 	// else (demo 05's node agent) is not.
 	RunsNode(n *corev1.Node) bool
+	// HostIP is the address of this machine that the cluster's nodes and
+	// API server reach it on: where a process on this machine, such as
+	// demo 05's node agent, must serve for the API server to call it.
+	HostIP(ctx context.Context) (string, error)
 	// Exists reports whether a cluster of this name exists, healthy or not.
 	Exists(ctx context.Context) (bool, error)
 	// Create makes the cluster and writes its standalone kubeconfig to

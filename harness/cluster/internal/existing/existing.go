@@ -79,5 +79,10 @@ func (b *Backend) ExportLogs(context.Context, string) error {
 	return fmt.Errorf("export logs of an existing cluster: %w", backend.ErrUnsupported)
 }
 
+// HostIP implements backend.Backend: where a cluster the workshop did not
+// create runs is unknown; loopback fits one on this machine (a kind cluster
+// created by hand needs the kind network's gateway instead).
+func (b *Backend) HostIP(context.Context) (string, error) { return "127.0.0.1", nil }
+
 // RunsNode implements backend.Backend: every node of the user's cluster counts.
 func (b *Backend) RunsNode(*corev1.Node) bool { return true }

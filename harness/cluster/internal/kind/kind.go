@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	corev1 "k8s.io/api/core/v1"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -297,11 +298,35 @@ func (b *Backend) ExportLogs(ctx context.Context, dir string) error {
 	return nil
 }
 
-// RunsNode implements backend.Backend: kind's nodes carry the cluster's name
-// in kind's role label; other nodes (a node agent joined from the host) do not.
+// HostIP implements backend.Backend: kind's nodes are containers on the
+// "kind" network, which reach this machine at the network's gateway.
+func (b *Backend) HostIP(ctx context.Context) (string, error) {
+	rt, err := DetectRuntime(ctx, b.lookPath, b.exec)
+	if err != nil {
+		return "", err
+	}
+	out, err := b.exec(ctx, rt.Name, "network", "inspect", "kind", "--format", "{{range .IPAM.Config}}{{.Gateway}} {{end}}")
+	if err != nil {
+		return "", fmt.Errorf("find this host's address on the kind network: %s network inspect kind: %s", rt.Name, reason(out, err))
+	}
+	for _, f := range strings.Fields(string(out)) {
+		if ip := net.ParseIP(f); ip != nil && ip.To4() != nil {
+			return f, nil
+		}
+	}
+	return "", fmt.Errorf("the kind network has no IPv4 gateway (%q)", strings.TrimSpace(string(out)))
+}
+
+// RunsNode implements backend.Backend: kind gives each of its nodes the
+// provider ID kind://<runtime>/<cluster>/<node>; a node that joined from
+// elsewhere (demo 05's agent, named <cluster>-wasm) has none.
 func (b *Backend) RunsNode(n *corev1.Node) bool {
-	_, ok := n.Labels["node-role.kubernetes.io/control-plane"]
-	return ok || strings.HasPrefix(n.Name, b.name+"-")
+	_, rest, ok := strings.Cut(n.Spec.ProviderID, "kind://")
+	if !ok {
+		return false
+	}
+	parts := strings.Split(rest, "/")
+	return len(parts) == 3 && parts[1] == b.name
 }
 
 // loadWorkload loads the suites' workload image (harness/workload), built

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster/internal/backend"
@@ -158,3 +160,70 @@ func TestCreateFailsBeforeCreatingWithoutRuntime(t *testing.T) {
 }
 
 func backendCreateOptions() backend.CreateOptions { return backend.CreateOptions{} }
+
+func TestHostIPIsTheKindNetworksIPv4Gateway(t *testing.T) {
+	docker := func(n string) (string, error) {
+		if n == "docker" {
+			return "/usr/bin/docker", nil
+		}
+		return "", exec.ErrNotFound
+	}
+	tests := []struct {
+		name    string
+		inspect string
+		err     error
+		want    string
+		wantErr string
+	}{
+		{"IPv6 listed first", "fc00:f853:ccd:e793::1 172.18.0.1 ", nil, "172.18.0.1", ""},
+		{"IPv4 only", "172.19.0.1 ", nil, "172.19.0.1", ""},
+		{"no IPv4 gateway", "fc00:f853:ccd:e793::1 ", nil, "", "no IPv4 gateway"},
+		{"no kind network", "Error response from daemon: network kind not found", errors.New("exit status 1"), "", "network kind not found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := New("workshop", t.TempDir(), "", "").WithExec(docker, func(_ context.Context, name string, args ...string) ([]byte, error) {
+				if args[0] == "info" {
+					return []byte("Server Version: 28"), nil
+				}
+				if name != "docker" || strings.Join(args[:3], " ") != "network inspect kind" {
+					t.Errorf("unexpected command %s %v", name, args)
+				}
+				return []byte(tt.inspect), tt.err
+			})
+			got, err := b.HostIP(t.Context())
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("HostIP() = %q, %v; want an error mentioning %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("HostIP() = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRunsNodeByProviderID(t *testing.T) {
+	b := New("workshop", t.TempDir(), "", "")
+	tests := []struct {
+		name, node, providerID string
+		want                   bool
+	}{
+		{"control plane", "workshop-control-plane", "kind://docker/workshop/workshop-control-plane", true},
+		{"worker", "workshop-worker", "kind://docker/workshop/workshop-worker", true},
+		{"podman node", "workshop-worker2", "kind://podman/workshop/workshop-worker2", true},
+		{"demo 05's agent, named like a kind node", "workshop-wasm", "", false},
+		{"another kind cluster's node", "other-control-plane", "kind://docker/other/other-control-plane", false},
+		{"a cloud node", "workshop-x", "aws:///eu-west-1a/i-0123", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: tt.node}, Spec: corev1.NodeSpec{ProviderID: tt.providerID}}
+			if got := b.RunsNode(n); got != tt.want {
+				t.Errorf("RunsNode(%s, %q) = %v, want %v", tt.node, tt.providerID, got, tt.want)
+			}
+		})
+	}
+}

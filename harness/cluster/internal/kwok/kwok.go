@@ -428,6 +428,10 @@ func lastLines(s string, n int) string {
 
 var createOpts = metav1.CreateOptions{FieldManager: "kubeworkshop"}
 
+// HostIP implements backend.Backend: kwok's control plane runs on this
+// machine, so loopback.
+func (b *Backend) HostIP(context.Context) (string, error) { return "127.0.0.1", nil }
+
 // RunsNode implements backend.Backend: kwok plays the kubelet for the nodes
 // annotated kwok.x-k8s.io/node=fake (kwok/kwokctl.yaml selects them).
 func (b *Backend) RunsNode(n *corev1.Node) bool {
