@@ -237,12 +237,8 @@ func TestDemoLeavesItsClusterUpButNothingElseOnSIGTERM(t *testing.T) {
 	// cluster is no longer being created (a healthy cluster alone may still
 	// be inside Up, whose interruption rightly deletes it).
 	eventually(t, 5*time.Minute, "the demos run on the cluster", func() bool {
-		cfg, err := p.RESTConfig()
-		if err != nil {
-			return false
-		}
-		cs, err := kubernetes.NewForConfig(cfg)
-		if err != nil {
+		cs, ok := clientsetFor(p)
+		if !ok {
 			return false
 		}
 		_, err = cs.CoreV1().Namespaces().Get(context.Background(), "workshop-demo", metav1.GetOptions{})
@@ -328,12 +324,8 @@ func TestBenchDeletesItsClusterOnSIGTERM(t *testing.T) {
 	tg := start(t, "bench:operator", "CLUSTER_NAME="+name, "BENCH_PODSETS=100")
 	// Stop it mid-benchmark: once its cluster has the benchmark's pods.
 	eventually(t, 5*time.Minute, "the benchmark creates pods", func() bool {
-		cfg, err := p.RESTConfig()
-		if err != nil {
-			return false
-		}
-		cs, err := kubernetes.NewForConfig(cfg)
-		if err != nil {
+		cs, ok := clientsetFor(p)
+		if !ok {
 			return false
 		}
 		pods, err := cs.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{Limit: 1})
@@ -346,4 +338,14 @@ func TestBenchDeletesItsClusterOnSIGTERM(t *testing.T) {
 	if st, err := p.Status(context.Background()); err != nil || st.Exists {
 		t.Errorf("the cluster bench:operator created still exists after SIGTERM (err %v)", err)
 	}
+}
+
+// clientsetFor connects to p's cluster; false while it has no kubeconfig yet.
+func clientsetFor(p *cluster.Provider) (kubernetes.Interface, bool) {
+	cfg, err := p.RESTConfig()
+	if err != nil {
+		return nil, false
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	return cs, err == nil
 }
