@@ -3,6 +3,8 @@
 package smoke
 
 import (
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,12 +15,14 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/e2e-framework/klient/wait"
 	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
 
 	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
+	"github.com/kubeworkshop/kubeworkshop/harness/workload"
 )
 
 var suite = e2e.NewSuite("smoke")
@@ -98,6 +102,94 @@ var _ = Describe("the shared cluster", func() {
 			wait.WithContext(ctx), wait.WithTimeout(30*time.Second))).To(Succeed())
 	})
 })
+
+var _ = Describe("pod networking across nodes", Label("multi-node"), func() {
+	It("lets pods on different nodes reach each other over HTTP", func(ctx SpecContext) {
+		var nodes corev1.NodeList
+		Expect(suite.Client().List(ctx, &nodes)).To(Succeed())
+		var runners []string
+		for _, n := range nodes.Items {
+			if runsPods(n) {
+				runners = append(runners, n.Name)
+			}
+		}
+		if len(runners) < 2 {
+			Skip(fmt.Sprintf("multi-node: %d node(s) run real pods (%v); this needs 2, e.g. CLUSTER_PROVIDER=kind CLUSTER_NODES=2", len(runners), runners))
+		}
+		ns := suite.Namespace()
+		pair := runners[:2]
+
+		By("running the workload on " + pair[0] + " and " + pair[1])
+		servers := make([]*corev1.Pod, len(pair))
+		for i, node := range pair {
+			servers[i] = workloadPod(ns, fmt.Sprintf("server-%d", i), node)
+			servers[i].Spec.Containers[0].ReadinessProbe = &corev1.Probe{
+				ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromInt32(8080)}},
+				PeriodSeconds: 1,
+			}
+			Expect(suite.Client().Create(ctx, servers[i])).To(Succeed())
+		}
+		for _, srv := range servers {
+			Eventually(func(g Gomega) {
+				g.Expect(suite.Client().Get(ctx, client.ObjectKeyFromObject(srv), srv)).To(Succeed())
+				g.Expect(srv.Status.PodIP).NotTo(BeEmpty())
+				g.Expect(srv.Status.Conditions).To(ContainElement(And(
+					HaveField("Type", corev1.PodReady), HaveField("Status", corev1.ConditionTrue))), "pod %s on %s", srv.Name, srv.Spec.NodeName)
+			}).WithContext(ctx).WithTimeout(2 * time.Minute).Should(Succeed())
+		}
+
+		By("fetching each server's /healthz from a pod on the other node")
+		clients := make([]*corev1.Pod, len(pair))
+		for i, srv := range servers {
+			other := pair[(i+1)%len(pair)]
+			url := "http://" + net.JoinHostPort(srv.Status.PodIP, "8080") + "/healthz"
+			clients[i] = workloadPod(ns, fmt.Sprintf("client-%d", i), other)
+			clients[i].Spec.Containers[0].Args = []string{"get", url}
+			// The route to a new node's pods appears within seconds; the
+			// kubelet retries a failed fetch until it is there.
+			clients[i].Spec.RestartPolicy = corev1.RestartPolicyOnFailure
+			Expect(suite.Client().Create(ctx, clients[i])).To(Succeed())
+		}
+		for i, c := range clients {
+			Eventually(func(g Gomega) {
+				g.Expect(suite.Client().Get(ctx, client.ObjectKeyFromObject(c), c)).To(Succeed())
+				g.Expect(c.Status.Phase).To(Equal(corev1.PodSucceeded), "pod %s on %s fetching from %s on %s: %v",
+					c.Name, c.Spec.NodeName, servers[i].Status.PodIP, servers[i].Spec.NodeName, c.Status.ContainerStatuses)
+			}).WithContext(ctx).WithTimeout(2 * time.Minute).Should(Succeed())
+		}
+	})
+})
+
+// runsPods reports whether a node runs real pods: it is not simulated by
+// kwok, is Ready and schedulable, and has no taint that keeps pods away.
+func runsPods(n corev1.Node) bool {
+	if n.Annotations["kwok.x-k8s.io/node"] != "" || n.Spec.Unschedulable {
+		return false
+	}
+	for _, t := range n.Spec.Taints {
+		if t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute {
+			return false
+		}
+	}
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// workloadPod is a pod running the workload image (harness/workload),
+// pinned to node.
+func workloadPod(ns, name, node string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: corev1.PodSpec{
+			NodeName:   node,
+			Containers: []corev1.Container{{Name: "workload", Image: workload.Image, ImagePullPolicy: corev1.PullNever}},
+		},
+	}
+}
 
 var _ = Describe("the state dump written for failed specs", func() {
 	It("holds the namespace's objects, events and pod log notes", func(ctx SpecContext) {
