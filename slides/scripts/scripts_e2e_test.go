@@ -89,17 +89,11 @@ func leaseForEveryNode(ctx context.Context, _ string) {
 }
 
 // kindNodes skips the spec unless the cluster's nodes are kind's node
-// containers (kind sets their provider ID to kind://ENGINE/CLUSTER/NODE),
-// which a script can look into with docker exec.
+// containers, which a script can look into with docker exec.
 func kindNodes(ctx context.Context) {
-	var nodes corev1.NodeList
-	Expect(suite.Client().List(ctx, &nodes)).To(Succeed())
-	for _, n := range nodes.Items {
-		if strings.HasPrefix(n.Spec.ProviderID, "kind://") {
-			return
-		}
+	if !agenttest.OnKind(ctx, suite.Clientset()) {
+		Skip("kind only: no node is a kind node container (on kwok the nodes are simulated), so there is nothing to look into; run this suite with CLUSTER_PROVIDER=kind")
 	}
-	Skip("kind only: no node is a kind node container (on kwok the nodes are simulated), so there is nothing to look into; run this suite with CLUSTER_PROVIDER=kind")
 }
 
 // nothingWritten checks that the refused settings were not stored.

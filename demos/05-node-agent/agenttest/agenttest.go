@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -58,7 +57,7 @@ func Prepare(ctx context.Context, cs kubernetes.Interface, kubeconfig, node stri
 	port, err := nodedemo.FreePort()
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	a := &Agent{Bin: demotest.Build(Package), Root: root, Kubeconfig: kubeconfig, Node: node, Port: port, cs: cs}
-	if os.Getenv("CLUSTER_PROVIDER") == "kind" {
+	if OnKind(ctx, cs) {
 		a.NodeIP, err = KindNodeIP(ctx)
 		gomega.Expect(err).NotTo(gomega.HaveOccurred(), "find the host's address on the kind network")
 	}
@@ -71,6 +70,22 @@ func (a *Agent) Args(extra ...string) []string {
 		extra = append([]string{"--node-ip", a.NodeIP}, extra...)
 	}
 	return nodedemo.AgentArgs(a.Kubeconfig, a.Node, a.Root, a.Port, extra...)
+}
+
+// OnKind reports whether the cluster's API server runs in a kind node
+// container: some node carries kind's provider ID
+// (kind://ENGINE/CLUSTER/NODE). That holds for the kind clusters the
+// harness creates and for a kind cluster used with CLUSTER_PROVIDER=existing.
+func OnKind(ctx context.Context, cs kubernetes.Interface) bool {
+	ginkgo.GinkgoHelper()
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "list nodes")
+	for _, n := range nodes.Items {
+		if strings.HasPrefix(n.Spec.ProviderID, "kind://") {
+			return true
+		}
+	}
+	return false
 }
 
 // KindNodeIP is this host's IPv4 address on kind's container network: the

@@ -14,6 +14,8 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -45,6 +47,7 @@ var _ = Describe("the shared cluster", func() {
 	})
 
 	It("runs a Deployment of 3 replicas as 3 Running pods", func(ctx SpecContext) {
+		suite.RequireWorkload(ctx)
 		labels := map[string]string{"app": "smoke"}
 		dep := &appsv1.Deployment{
 			ObjectMeta: metav1.ObjectMeta{Name: "smoke", Namespace: suite.Namespace()},
@@ -105,11 +108,12 @@ var _ = Describe("the shared cluster", func() {
 
 var _ = Describe("pod networking across nodes", Label("multi-node"), func() {
 	It("lets pods on different nodes reach each other over HTTP", func(ctx SpecContext) {
+		suite.RequireWorkload(ctx)
 		var nodes corev1.NodeList
 		Expect(suite.Client().List(ctx, &nodes)).To(Succeed())
 		var runners []string
 		for _, n := range nodes.Items {
-			if runsPods(n) {
+			if e2e.RunsRealPods(n) {
 				runners = append(runners, n.Name)
 			}
 		}
@@ -160,27 +164,57 @@ var _ = Describe("pod networking across nodes", Label("multi-node"), func() {
 	})
 })
 
-// runsPods reports whether a node runs real pods: it is not simulated by
-// kwok, is Ready and schedulable, and has no taint that keeps pods away.
-func runsPods(n corev1.Node) bool {
-	if n.Annotations["kwok.x-k8s.io/node"] != "" || n.Spec.Unschedulable {
-		return false
-	}
-	for _, t := range n.Spec.Taints {
-		if t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute {
-			return false
+var _ = Describe("the default StorageClass", Label("storage"), func() {
+	It("gives a claim a volume that a pod mounts, and removes it with the claim", func(ctx SpecContext) {
+		var classes storagev1.StorageClassList
+		Expect(suite.Client().List(ctx, &classes)).To(Succeed())
+		var class string
+		for _, c := range classes.Items {
+			if c.Annotations["storageclass.kubernetes.io/is-default-class"] == "true" {
+				class = c.Name
+			}
 		}
-	}
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
+		if class == "" {
+			Skip("storage: the cluster has no default StorageClass (kwok has none; kind's comes with the node image)")
 		}
-	}
-	return false
-}
+		suite.RequireWorkload(ctx)
+		ns := suite.Namespace()
+		pvc := &corev1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: ns},
+			Spec: corev1.PersistentVolumeClaimSpec{
+				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("16Mi")}},
+			},
+		}
+		By("claiming 16Mi from the default class " + class)
+		Expect(suite.Client().Create(ctx, pvc)).To(Succeed())
+		pod := workloadPod(ns, "uses-data", "")
+		pod.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: pvc.Name}}}}
+		pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
+		Expect(suite.Client().Create(ctx, pod)).To(Succeed())
+
+		By("waiting for the claim to be Bound and the pod to run with it")
+		Eventually(func(g Gomega) {
+			g.Expect(suite.Client().Get(ctx, client.ObjectKeyFromObject(pvc), pvc)).To(Succeed())
+			g.Expect(pvc.Status.Phase).To(Equal(corev1.ClaimBound))
+			g.Expect(suite.Client().Get(ctx, client.ObjectKeyFromObject(pod), pod)).To(Succeed())
+			g.Expect(pod.Status.Phase).To(Equal(corev1.PodRunning))
+		}).WithContext(ctx).WithTimeout(2 * time.Minute).Should(Succeed())
+		pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: pvc.Spec.VolumeName}}
+		Expect(suite.Client().Get(ctx, client.ObjectKeyFromObject(pv), pv)).To(Succeed())
+		Expect(pv.Spec.StorageClassName).To(Equal(class))
+
+		By("deleting the pod and the claim: the volume goes too (reclaim policy Delete)")
+		Expect(suite.Client().Delete(ctx, pod)).To(Succeed())
+		Expect(suite.Client().Delete(ctx, pvc)).To(Succeed())
+		Expect(wait.For(conditions.New(suite.Config().Client().Resources()).ResourceDeleted(pv),
+			wait.WithContext(ctx), wait.WithTimeout(2*time.Minute))).To(Succeed())
+	})
+})
 
 // workloadPod is a pod running the workload image (harness/workload),
-// pinned to node.
+// pinned to node unless node is empty.
 func workloadPod(ns, name, node string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
