@@ -6,11 +6,15 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
 	"github.com/kubeworkshop/kubeworkshop/harness/kindimage"
+	"github.com/kubeworkshop/kubeworkshop/harness/repo"
+	"github.com/kubeworkshop/kubeworkshop/harness/workload"
 )
 
 // Kind groups the targets of kind's offline node image.
@@ -25,5 +29,24 @@ func (Kind) Image(ctx context.Context) error {
 	}
 	fmt.Fprintf(os.Stderr, "kind node image ready in %s\n", time.Since(start).Round(time.Millisecond))
 	fmt.Println(ref)
+	return nil
+}
+
+// Workload builds the suites' workload image (harness/workload) as a docker archive, unless it is cached, and prints the archive's path as the last line: load it into a cluster the harness did not create with `kind load image-archive PATH --name NAME`.
+func (Kind) Workload(ctx context.Context) error {
+	root, err := repo.Root("")
+	if err != nil {
+		return err
+	}
+	cache, err := binaries.CacheRoot()
+	if err != nil {
+		return err
+	}
+	archive, err := workload.Archive(ctx, root, cache)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "workload image archive, tagged %s:\n", strings.Join(workload.Names, ", "))
+	fmt.Println(archive)
 	return nil
 }

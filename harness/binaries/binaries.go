@@ -37,6 +37,7 @@ const (
 	KubeProxy             = "kube-proxy"
 	Crictl                = "crictl"
 	CoreDNS               = "coredns"
+	LocalPathProvisioner  = "local-path-provisioner"
 )
 
 // KubernetesVersion is the Kubernetes release the binaries are built from.
@@ -78,6 +79,16 @@ var KindNode = []Binary{
 	{KubeProxy, "k8s.io/kubernetes/cmd/kube-proxy", []string{"--version"}},
 	{Crictl, "sigs.k8s.io/cri-tools/cmd/crictl", []string{"--version"}},
 	{CoreDNS, "github.com/kubeworkshop/kubeworkshop/tools/kindnode/coredns", []string{"-version"}},
+}
+
+// LocalPathTools is the folder of the tools module, beside tools/, that
+// pins kind's default StorageClass provisioner. A module of its own keeps
+// the provisioner's Kubernetes libraries at its own pins.
+const LocalPathTools = "localpath"
+
+// LocalPath lists the binaries built from the tools/localpath module.
+var LocalPath = []Binary{
+	{LocalPathProvisioner, "github.com/rancher/local-path-provisioner", []string{"--version"}},
 }
 
 // recipe is part of the cache key: changing how binaries are built must

@@ -40,7 +40,6 @@ var Providers = []string{Kwok, Kind, Existing}
 const (
 	DefaultProvider    = Kwok
 	DefaultName        = "workshop"
-	DefaultNodes       = 3
 	DefaultWaitTimeout = 2 * time.Minute
 )
 
@@ -94,7 +93,11 @@ func WithLog(w io.Writer) Option { return func(o *options) { o.log = w } }
 // WithAPIServerPort pins the API server's host port (default 0: any free port).
 func WithAPIServerPort(port int) Option { return func(o *options) { o.apiServerPort = port } }
 
-// WithNodes sets how many simulated nodes a kwok cluster gets (default 3).
+// WithNodes sets how many nodes the cluster gets. 0 (the default) leaves
+// it to the provider: kwok makes 3 simulated nodes; kind makes 1 node that
+// is control plane and runs pods, and n > 1 adds n-1 workers (unless a kind
+// config file, which defines the nodes itself, is given). The existing
+// provider ignores it.
 func WithNodes(n int) Option { return func(o *options) { o.nodes = n } }
 
 // WithCacheDir sets where binaries and cluster state live (default:
@@ -146,6 +149,9 @@ func Env(getenv func(string) string) ([]Option, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: %s=%q is not a number", ErrInvalidOption, e.name, v)
 			}
+			if e.name == "CLUSTER_NODES" && n == 0 {
+				return nil, fmt.Errorf("%w: CLUSTER_NODES=0: a cluster needs at least 1 node (unset it for the provider's default)", ErrInvalidOption)
+			}
 			opts = append(opts, e.set(n))
 		}
 	}
@@ -186,7 +192,7 @@ type Provider struct {
 // New validates the options and returns a Provider. Nothing is created
 // until Up.
 func New(opts ...Option) (*Provider, error) {
-	o := options{provider: DefaultProvider, name: DefaultName, log: io.Discard, nodes: DefaultNodes,
+	o := options{provider: DefaultProvider, name: DefaultName, log: io.Discard,
 		waitTimeout: DefaultWaitTimeout, switchContext: true}
 	for _, opt := range opts {
 		opt(&o)
@@ -219,7 +225,7 @@ func (p *Provider) init() error {
 		return fmt.Errorf("%w: API server port %d is outside 0–65535 (CLUSTER_API_PORT)", ErrInvalidOption, o.apiServerPort)
 	}
 	if o.nodes < 0 || o.nodes > 1000 {
-		return fmt.Errorf("%w: %d nodes is outside 0–1000 (CLUSTER_NODES)", ErrInvalidOption, o.nodes)
+		return fmt.Errorf("%w: %d nodes is outside 1–1000 (CLUSTER_NODES; unset means the provider's default)", ErrInvalidOption, o.nodes)
 	}
 	if o.cacheDir == "" {
 		root, err := binaries.CacheRoot()

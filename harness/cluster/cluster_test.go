@@ -42,6 +42,8 @@ func TestNewValidates(t *testing.T) {
 		{"port not a number", map[string]string{"CLUSTER_API_PORT": "http"}, ErrInvalidOption, "CLUSTER_API_PORT"},
 		{"port out of range", map[string]string{"CLUSTER_API_PORT": "70000"}, ErrInvalidOption, "0–65535"},
 		{"negative nodes", map[string]string{"CLUSTER_NODES": "-1"}, ErrInvalidOption, "CLUSTER_NODES"},
+		{"zero nodes", map[string]string{"CLUSTER_NODES": "0"}, ErrInvalidOption, "at least 1 node"},
+		{"two kind nodes", map[string]string{"CLUSTER_PROVIDER": "kind", "CLUSTER_NODES": "2"}, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

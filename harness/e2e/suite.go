@@ -53,6 +53,7 @@ type Suite struct {
 	mu         sync.Mutex
 	namespace  string   // the current spec's namespace
 	namespaces []string // namespaces to dump when a spec fails
+	noWorkload string   // why the workload image cannot run, once known (RequireWorkload)
 }
 
 // Option configures a Suite.

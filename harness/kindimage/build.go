@@ -105,8 +105,10 @@ func (b *build) run(ctx context.Context, work string) (err error) {
 		if err := os.Mkdir(tmp, 0o700); err != nil {
 			return err
 		}
-		if err := buildWrapper(ctx, b.o.repoDir, filepath.Join(dir, iptablesWrapper)); err != nil {
-			return err
+		for _, helper := range []string{iptablesWrapper, localPathHelper} {
+			if err := buildHelper(ctx, b.o.repoDir, helper, filepath.Join(dir, helper)); err != nil {
+				return err
+			}
 		}
 		return writeComponentImages(rootfs, tmp, images, b.binPath(rootfs))
 	}); err != nil {
@@ -145,7 +147,7 @@ func (b *build) run(ctx context.Context, work string) (err error) {
 }
 
 func (b *build) binaries(ctx context.Context) error {
-	tools, kindNode := b.o.toolsDirs()
+	tools, kindNode, localPath := b.o.toolsDirs()
 	toolSet, err := binaries.Ensure(ctx, binaries.WithToolsDir(tools), binaries.WithCacheDir(b.o.cacheDir), binaries.WithProgress(b.o.log),
 		binaries.WithOnly(binaries.KubeAPIServer, binaries.KubeControllerManager, binaries.KubeScheduler, binaries.Kubectl, binaries.Etcd))
 	if err != nil {
@@ -156,10 +158,20 @@ func (b *build) binaries(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	localPathSet, err := binaries.Ensure(ctx, binaries.WithToolsDir(localPath), binaries.WithCacheDir(b.o.cacheDir), binaries.WithProgress(b.o.log),
+		binaries.WithCatalogue(binaries.LocalPath))
+	if err != nil {
+		return err
+	}
 	b.bin = func(name string) string {
-		for _, n := range binaries.KindNode {
-			if n.Name == name {
-				return nodeSet.Path(name)
+		for _, set := range []struct {
+			bins []binaries.Binary
+			set  *binaries.Set
+		}{{binaries.KindNode, nodeSet}, {binaries.LocalPath, localPathSet}} {
+			for _, n := range set.bins {
+				if n.Name == name {
+					return set.set.Path(name)
+				}
 			}
 		}
 		return toolSet.Path(name)
@@ -172,8 +184,8 @@ func (b *build) binPath(rootfs string) func(string) string {
 		switch name {
 		case "catatonit":
 			return filepath.Join(rootfs, "usr/bin/catatonit")
-		case iptablesWrapper:
-			return filepath.Join(b.dir, iptablesWrapper)
+		case iptablesWrapper, localPathHelper:
+			return filepath.Join(b.dir, name)
 		}
 		return b.bin(name)
 	}
@@ -253,6 +265,7 @@ func (b *build) addNodeFiles(ctx context.Context, rootfs string) error {
 		"node/kubeworkshop-cni.sh":             "usr/local/bin/kubeworkshop-cni",
 		"node/kubeworkshop-cni.service":        "etc/systemd/system/kubeworkshop-cni.service",
 		"node/default-cni.yaml":                "kind/manifests/default-cni.yaml",
+		"node/default-storage.yaml":            "kind/manifests/default-storage.yaml",
 		"node/configure.sh":                    "kind/bin/kubeworkshop-configure.sh",
 		"node/20-kubeworkshop.conf":            "etc/systemd/system/kubelet.service.d/20-kubeworkshop.conf",
 		"node/kubeworkshop-containerd-oom.sh":  "usr/local/bin/kubeworkshop-containerd-oom",
@@ -442,14 +455,15 @@ func removeStaleBuilds(work string, log io.Writer) {
 	}
 }
 
-// buildWrapper compiles ./iptables-wrapper, statically: the kube-proxy
-// image has no libc of its own beyond what kube-proxy links.
-func buildWrapper(ctx context.Context, repoDir, out string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "./harness/kindimage/iptables-wrapper")
+// buildHelper compiles ./<name> (iptables-wrapper, local-path-helper),
+// statically: the kube-proxy image has no libc of its own beyond what
+// kube-proxy links, and the helper's image nothing else at all.
+func buildHelper(ctx context.Context, repoDir, name, out string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "./harness/kindimage/"+name)
 	cmd.Dir = repoDir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build iptables-wrapper: %w\n%s", err, b)
+		return fmt.Errorf("build %s: %w\n%s", name, err, b)
 	}
 	return nil
 }

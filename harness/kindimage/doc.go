@@ -12,7 +12,10 @@
 // preloaded into the node's containerd under the registry.k8s.io names
 // kubeadm expects. A small CNI setup (ptp + host-local, with routes to the
 // other nodes' pod CIDRs) stands in for kindnetd, which is not published as
-// a Go module.
+// a Go module. kind's default StorageClass ("standard") is served by
+// rancher's local-path-provisioner, built from tools/localpath, with a
+// static helper of ours (./local-path-helper) in place of kind's busybox
+// scripts; both are preloaded the same way.
 //
 // The image is tagged with a hash of every input, so a warm Ensure only
 // asks the engine whether that tag exists; the tag is set by the last step

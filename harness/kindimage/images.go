@@ -55,6 +55,10 @@ var ComponentImages = []ComponentImage{
 	// kubeadm's pause (3.10.2) and kind's containerd sandbox_image (3.10):
 	// Debian's static catatonit in pause mode.
 	{Refs: []string{"registry.k8s.io/pause:3.10.2", "registry.k8s.io/pause:3.10"}, Binary: "catatonit", Entrypoint: []string{"/usr/local/bin/catatonit", "-P"}},
+	// The default StorageClass (node/default-storage.yaml): the provisioner
+	// and the helper its pods run.
+	{Refs: []string{"kubeworkshop.example/local-path-provisioner:v0.0.30"}, Binary: binaries.LocalPathProvisioner},
+	{Refs: []string{"kubeworkshop.example/local-path-helper:1"}, Binary: localPathHelper},
 }
 
 func componentImageNames() []string {
@@ -74,6 +78,9 @@ const xtablesDir = "usr/lib/x86_64-linux-gnu/xtables"
 // iptablesWrapper is the binPath name of ./iptables-wrapper, which picks
 // the node's backend on first use.
 const iptablesWrapper = "iptables-wrapper"
+
+// localPathHelper is the binPath name of ./local-path-helper.
+const localPathHelper = "local-path-helper"
 
 var iptablesLinks = []string{"iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore"}
 

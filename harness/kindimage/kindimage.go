@@ -33,7 +33,7 @@ const (
 	// Kubernetes version and a hash of every input.
 	Repository = "kubeworkshop/kind-node"
 	// recipe changes whenever the way the image is built changes.
-	recipe = "4"
+	recipe = "5"
 )
 
 // Packages are the Debian packages of the node's root filesystem, on top
@@ -111,9 +111,9 @@ func newOptions(opts []Option) (options, error) {
 	return o, nil
 }
 
-func (o options) toolsDirs() (tools, kindNode string) {
+func (o options) toolsDirs() (tools, kindNode, localPath string) {
 	tools = filepath.Join(o.repoDir, "tools")
-	return tools, filepath.Join(tools, binaries.KindNodeTools)
+	return tools, filepath.Join(tools, binaries.KindNodeTools), filepath.Join(tools, binaries.LocalPathTools)
 }
 
 // Reference returns the node image's reference for the current inputs,
@@ -128,9 +128,9 @@ func Reference(opts ...Option) (string, error) {
 }
 
 func (o options) reference() (string, error) {
-	tools, kindNode := o.toolsDirs()
+	tools, kindNode, localPath := o.toolsDirs()
 	h := sha256.New()
-	for _, dir := range []string{tools, kindNode} {
+	for _, dir := range []string{tools, kindNode, localPath} {
 		k, err := binaries.Key(dir)
 		if err != nil {
 			return "", err

@@ -74,11 +74,11 @@ func TestMissingCaps(t *testing.T) {
 	}
 }
 
-// fakeRepo lays out the two tools modules Reference hashes.
+// fakeRepo lays out the three tools modules Reference hashes.
 func fakeRepo(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
-	for _, d := range []string{"tools", "tools/kindnode"} {
+	for _, d := range []string{"tools", "tools/kindnode", "tools/localpath"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -111,11 +111,14 @@ func TestReferenceFollowsEveryInput(t *testing.T) {
 	if other := ref(WithMirror("http://b.example/debian")); other == first {
 		t.Errorf("a different mirror kept reference %q", first)
 	}
-	if err := os.WriteFile(filepath.Join(root, "tools/kindnode/go.sum"), []byte("changed\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if changed := ref(WithMirror("http://a.example/debian")); changed == first {
-		t.Errorf("changing tools/kindnode/go.sum kept reference %q", first)
+	for _, f := range []string{"tools/kindnode/go.sum", "tools/localpath/go.mod"} {
+		before := ref(WithMirror("http://a.example/debian"))
+		if err := os.WriteFile(filepath.Join(root, f), []byte("changed\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if changed := ref(WithMirror("http://a.example/debian")); changed == before {
+			t.Errorf("changing %s kept reference %q", f, before)
+		}
 	}
 }
 

@@ -42,6 +42,9 @@ type script struct {
 	// want are strings its combined output must contain; "{ns}" stands
 	// for the spec's namespace.
 	want []string
+	// only, when set, skips the spec (with a reason) on clusters the script
+	// cannot run against.
+	only func(ctx context.Context)
 	// setup, when set, prepares the cluster first (in the spec's namespace).
 	setup func(ctx context.Context, ns string)
 	// verify, when set, checks the cluster afterwards.
@@ -85,6 +88,14 @@ func leaseForEveryNode(ctx context.Context, _ string) {
 	}
 }
 
+// kindNodes skips the spec unless the cluster's nodes are kind's node
+// containers, which a script can look into with docker exec.
+func kindNodes(ctx context.Context) {
+	if !suite.OnKind(ctx) {
+		Skip("kind only: no node is a kind node container (on kwok the nodes are simulated), so there is nothing to look into; run this suite with CLUSTER_PROVIDER=kind")
+	}
+}
+
 // nothingWritten checks that the refused settings were not stored.
 func nothingWritten(ctx context.Context, _ string) {
 	err := suite.Client().Get(ctx, client.ObjectKey{Namespace: "default", Name: "workshop-settings"}, &corev1.ConfigMap{})
@@ -124,6 +135,7 @@ var scripts = []script{
 	{name: "04-rbac.sh", want: []string{"yes\nyes\nyes\nno\nno"}, setup: installCRDs},
 	{name: "04-cel-singleton.sh", exit: 1, want: []string{"must be named 'singleton'"}, setup: installCRDs},
 	{name: "05-nodes.sh", want: []string{"STATUS", "Ready"}},
+	{name: "05-inside-node.sh", only: kindNodes, want: []string{"CONTAINER", "kube-apiserver", "etcd", "Running"}},
 	{name: "05-readyz.sh", want: []string{"[+]etcd ok", "readyz check passed"}},
 	{name: "06-node-leases.sh", want: []string{"HOLDER"}, verify: leaseForEveryNode},
 	// Any wasm node may run the pod: other suites' agents can share the cluster.
@@ -155,6 +167,9 @@ var _ = Describe("slide scripts", func() {
 	}
 	DescribeTable("runs against the cluster and prints what its slide promises",
 		func(ctx SpecContext, s script) {
+			if s.only != nil {
+				s.only(ctx)
+			}
 			ns := suite.Namespace()
 			if s.setup != nil {
 				s.setup(ctx, ns)

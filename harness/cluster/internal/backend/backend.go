@@ -25,8 +25,10 @@ type CreateOptions struct {
 	ConfigFile string
 	// APIServerPort pins the API server's host port; 0 picks a free one.
 	APIServerPort int
-	// Nodes is the number of worker nodes to create where the backend
-	// decides that (kwok).
+	// Nodes is how many nodes to create; 0 means the backend's own
+	// default. Each backend decides what a node is (kwok: simulated; kind:
+	// the first is the control plane, which also runs pods); the existing
+	// backend ignores it.
 	Nodes int
 	// Log receives progress and the output of provider commands.
 	Log io.Writer

@@ -4,14 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	corev1 "k8s.io/api/core/v1"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster/internal/backend"
+	"github.com/kubeworkshop/kubeworkshop/harness/cluster/internal/kind"
 )
 
 // ErrNoCluster means the kubeconfig names no usable cluster.
@@ -79,10 +83,47 @@ func (b *Backend) ExportLogs(context.Context, string) error {
 	return fmt.Errorf("export logs of an existing cluster: %w", backend.ErrUnsupported)
 }
 
-// HostIP implements backend.Backend: where a cluster the workshop did not
-// create runs is unknown; loopback fits one on this machine (a kind cluster
-// created by hand needs the kind network's gateway instead).
-func (b *Backend) HostIP(context.Context) (string, error) { return "127.0.0.1", nil }
+// HostIP implements backend.Backend. A kind cluster made outside the
+// harness (its nodes carry kind's provider ID, kind://ENGINE/CLUSTER/NODE)
+// reaches this machine at the kind network's gateway; any other cluster is
+// taken to run here, on loopback, since where it runs is unknown.
+func (b *Backend) HostIP(ctx context.Context) (string, error) {
+	engine, err := b.kindEngine(ctx)
+	if err != nil {
+		return "", err
+	}
+	if engine == "" {
+		return "127.0.0.1", nil
+	}
+	return kind.GatewayIP(ctx, kind.RealExec, engine)
+}
+
+// kindEngine is the container engine of the cluster's kind nodes, or ""
+// when no node is a kind node.
+func (b *Backend) kindEngine(ctx context.Context) (string, error) {
+	rules := &clientcmd.ClientConfigLoadingRules{Precedence: filepath.SplitList(b.kubeconfig)}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	if err != nil {
+		return "", fmt.Errorf("load kubeconfig %s: %w", b.kubeconfig, err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", fmt.Errorf("list the nodes of the cluster in %s: %w", b.kubeconfig, err)
+	}
+	for _, n := range nodes.Items {
+		if rest, ok := strings.CutPrefix(n.Spec.ProviderID, "kind://"); ok {
+			engine, _, _ := strings.Cut(rest, "/")
+			return engine, nil
+		}
+	}
+	return "", nil
+}
 
 // RunsNode implements backend.Backend: every node of the user's cluster counts.
 func (b *Backend) RunsNode(*corev1.Node) bool { return true }

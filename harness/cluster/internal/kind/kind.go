@@ -1,6 +1,7 @@
 package kind
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
@@ -104,12 +105,54 @@ func reason(out []byte, err error) string {
 	return err.Error()
 }
 
+// DefaultNodes is how many nodes a kind cluster gets when neither
+// CLUSTER_NODES nor a kind config says: one control-plane node that also
+// runs pods.
+const DefaultNodes = 1
+
+// untaintedControlPlane keeps the control-plane node schedulable when the
+// cluster has workers too. kind only removes kubeadm's control-plane taint
+// from single-node clusters; an empty list tells kubeadm to add none.
+const untaintedControlPlane = "kind: InitConfiguration\nnodeRegistration:\n  taints: []\n"
+
 // LoadConfig parses a kind cluster config strictly and applies kind's
 // defaults, then the workshop's port override. raw nil means DefaultConfig.
 func LoadConfig(raw []byte, apiServerPort int) (*v1alpha4.Cluster, error) {
 	if raw == nil {
 		raw = DefaultConfig
 	}
+	cfg, err := parseConfig(raw)
+	if err != nil {
+		return nil, err
+	}
+	return finishConfig(cfg, apiServerPort)
+}
+
+// GenerateConfig is DefaultConfig for a cluster of nodes nodes (0 means
+// DefaultNodes): one control-plane node, which runs pods too, and nodes-1
+// workers, with the workshop's port override applied.
+func GenerateConfig(nodes, apiServerPort int) (*v1alpha4.Cluster, error) {
+	if nodes == 0 {
+		nodes = DefaultNodes
+	}
+	if nodes < 0 {
+		return nil, fmt.Errorf("kind config: %d nodes; want at least 1", nodes)
+	}
+	cfg, err := parseConfig(DefaultConfig)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Nodes = []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole}}
+	if nodes > 1 {
+		cfg.Nodes[0].KubeadmConfigPatches = []string{untaintedControlPlane}
+	}
+	for range nodes - 1 {
+		cfg.Nodes = append(cfg.Nodes, v1alpha4.Node{Role: v1alpha4.WorkerRole})
+	}
+	return finishConfig(cfg, apiServerPort)
+}
+
+func parseConfig(raw []byte) (*v1alpha4.Cluster, error) {
 	var cfg v1alpha4.Cluster
 	if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
 		return nil, fmt.Errorf("parse kind config: %w", err)
@@ -117,14 +160,42 @@ func LoadConfig(raw []byte, apiServerPort int) (*v1alpha4.Cluster, error) {
 	if cfg.Kind != "Cluster" || cfg.APIVersion != "kind.x-k8s.io/v1alpha4" {
 		return nil, fmt.Errorf("kind config: want kind Cluster, apiVersion kind.x-k8s.io/v1alpha4; got %s, %s", cfg.Kind, cfg.APIVersion)
 	}
-	v1alpha4.SetDefaultsCluster(&cfg)
+	return &cfg, nil
+}
+
+func finishConfig(cfg *v1alpha4.Cluster, apiServerPort int) (*v1alpha4.Cluster, error) {
+	v1alpha4.SetDefaultsCluster(cfg)
 	if !slices.ContainsFunc(cfg.Nodes, func(n v1alpha4.Node) bool { return n.Role == v1alpha4.ControlPlaneRole }) {
 		return nil, errors.New("kind config: needs at least one control-plane node")
 	}
 	if apiServerPort != 0 {
 		cfg.Networking.APIServerPort = int32(apiServerPort)
 	}
-	return &cfg, nil
+	return cfg, nil
+}
+
+// config is the cluster config Create uses: the user's kind config file
+// when there is one (e2e-framework's CreateWithConfig first, then
+// KIND_CONFIG), which then also decides the nodes, so a node count that
+// disagrees with it is reported on log and ignored; otherwise the
+// generated config for opts.Nodes nodes.
+func (b *Backend) config(opts backend.CreateOptions) (*v1alpha4.Cluster, error) {
+	file := cmp.Or(opts.ConfigFile, b.configFile)
+	if file == "" {
+		return GenerateConfig(opts.Nodes, opts.APIServerPort)
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read kind config: %w", err)
+	}
+	cfg, err := LoadConfig(raw, opts.APIServerPort)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if opts.Nodes != 0 && opts.Nodes != len(cfg.Nodes) {
+		fmt.Fprintf(opts.Log, "WARNING: CLUSTER_NODES=%d is ignored: the kind config %s defines the nodes (%d)\n", opts.Nodes, file, len(cfg.Nodes))
+	}
+	return cfg, nil
 }
 
 // Backend is a kind cluster.
@@ -214,17 +285,7 @@ func (b *Backend) Create(ctx context.Context, opts backend.CreateOptions) error 
 	if opts.Log == nil {
 		opts.Log = io.Discard
 	}
-	var raw []byte
-	switch {
-	case opts.ConfigFile != "":
-		raw, err = os.ReadFile(opts.ConfigFile)
-	case b.configFile != "":
-		raw, err = os.ReadFile(b.configFile)
-	}
-	if err != nil {
-		return fmt.Errorf("read kind config: %w", err)
-	}
-	cfg, err := LoadConfig(raw, opts.APIServerPort)
+	cfg, err := b.config(opts)
 	if err != nil {
 		return err
 	}
@@ -305,9 +366,16 @@ func (b *Backend) HostIP(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	out, err := b.exec(ctx, rt.Name, "network", "inspect", "kind", "--format", "{{range .IPAM.Config}}{{.Gateway}} {{end}}")
+	return GatewayIP(ctx, b.exec, rt.Name)
+}
+
+// GatewayIP is this machine's IPv4 address on the engine's "kind" network:
+// the network's gateway, a bridge of this host that only the node
+// containers reach. engine is docker (podman's inspect differs).
+func GatewayIP(ctx context.Context, run Exec, engine string) (string, error) {
+	out, err := run(ctx, engine, "network", "inspect", "kind", "--format", "{{range .IPAM.Config}}{{.Gateway}} {{end}}")
 	if err != nil {
-		return "", fmt.Errorf("find this host's address on the kind network: %s network inspect kind: %s", rt.Name, reason(out, err))
+		return "", fmt.Errorf("find this host's address on the kind network: %s network inspect kind: %s", engine, reason(out, err))
 	}
 	for _, f := range strings.Fields(string(out)) {
 		if ip := net.ParseIP(f); ip != nil && ip.To4() != nil {

@@ -3,7 +3,10 @@ package kind
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -160,6 +163,94 @@ func TestCreateFailsBeforeCreatingWithoutRuntime(t *testing.T) {
 }
 
 func backendCreateOptions() backend.CreateOptions { return backend.CreateOptions{} }
+
+func TestGenerateConfig(t *testing.T) {
+	cp, w := v1alpha4.ControlPlaneRole, v1alpha4.WorkerRole
+	tests := []struct {
+		name          string
+		nodes, port   int
+		wantRoles     []v1alpha4.NodeRole
+		wantUntainted bool // the control plane gets kubeadm's empty taint list
+		wantErr       string
+	}{
+		{name: "unset means one node", nodes: 0, wantRoles: []v1alpha4.NodeRole{cp}},
+		{name: "one node: kind itself untaints it", nodes: 1, wantRoles: []v1alpha4.NodeRole{cp}},
+		{name: "two nodes add one worker", nodes: 2, wantRoles: []v1alpha4.NodeRole{cp, w}, wantUntainted: true},
+		{name: "four nodes add three workers", nodes: 4, port: 6443, wantRoles: []v1alpha4.NodeRole{cp, w, w, w}, wantUntainted: true},
+		{name: "negative", nodes: -1, wantErr: "at least 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := GenerateConfig(tt.nodes, tt.port)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("want error containing %q, got %v", tt.wantErr, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var roles []v1alpha4.NodeRole
+			for _, n := range cfg.Nodes {
+				roles = append(roles, n.Role)
+			}
+			if !slices.Equal(roles, tt.wantRoles) {
+				t.Errorf("node roles = %v, want %v", roles, tt.wantRoles)
+			}
+			untainted := slices.ContainsFunc(cfg.Nodes[0].KubeadmConfigPatches, func(p string) bool {
+				return strings.Contains(p, "kind: InitConfiguration") && strings.Contains(p, "taints: []")
+			})
+			if untainted != tt.wantUntainted {
+				t.Errorf("control plane untainted by patch = %v, want %v (patches %q)", untainted, tt.wantUntainted, cfg.Nodes[0].KubeadmConfigPatches)
+			}
+			for _, n := range cfg.Nodes[1:] {
+				if len(n.KubeadmConfigPatches) != 0 {
+					t.Errorf("worker has patches %q", n.KubeadmConfigPatches)
+				}
+			}
+			if !slices.ContainsFunc(cfg.KubeadmConfigPatches, func(p string) bool { return strings.Contains(p, "failCgroupV1: false") }) {
+				t.Errorf("generated config lost the cluster-wide kubelet patch: %q", cfg.KubeadmConfigPatches)
+			}
+			if tt.port != 0 && cfg.Networking.APIServerPort != int32(tt.port) {
+				t.Errorf("APIServerPort = %d, want %d", cfg.Networking.APIServerPort, tt.port)
+			}
+		})
+	}
+}
+
+func TestConfigFileWinsOverNodes(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "kind.yaml")
+	raw := "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n- role: worker\n- role: worker\n"
+	if err := os.WriteFile(file, []byte(raw), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		nodes       int
+		wantWarning bool
+	}{
+		{name: "nodes unset", nodes: 0},
+		{name: "nodes agree", nodes: 3},
+		{name: "nodes disagree", nodes: 2, wantWarning: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var log strings.Builder
+			cfg, err := New("x", t.TempDir(), file, "").config(backend.CreateOptions{Nodes: tt.nodes, Log: &log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cfg.Nodes) != 3 {
+				t.Errorf("got %d nodes, want the config file's 3", len(cfg.Nodes))
+			}
+			warned := strings.Contains(log.String(), "CLUSTER_NODES=2 is ignored") && strings.Contains(log.String(), file)
+			if warned != tt.wantWarning {
+				t.Errorf("warning = %v, want %v; log %q", warned, tt.wantWarning, log.String())
+			}
+		})
+	}
+}
 
 func TestHostIPIsTheKindNetworksIPv4Gateway(t *testing.T) {
 	docker := func(n string) (string, error) {

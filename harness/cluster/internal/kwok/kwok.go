@@ -2,6 +2,7 @@ package kwok
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,10 @@ const (
 	NodeTemplate = "node.yaml"    // the Node every simulated node is made from
 	StagesDir    = "stages"       // Stage objects; they replace kwok's defaults
 )
+
+// DefaultNodes is how many simulated nodes a cluster gets unless
+// CLUSTER_NODES says otherwise.
+const DefaultNodes = 3
 
 // Binaries returns the pinned binary Set, building what is missing.
 type Binaries func(ctx context.Context, only ...string) (*binaries.Set, error)
@@ -124,7 +129,7 @@ func (b *Backend) Create(ctx context.Context, opts backend.CreateOptions) error 
 	if err := os.Chmod(b.KubeconfigPath(), 0o600); err != nil {
 		return fmt.Errorf("restrict kubeconfig: %w", err)
 	}
-	return b.createNodes(ctx, opts.Nodes)
+	return b.createNodes(ctx, cmp.Or(opts.Nodes, DefaultNodes))
 }
 
 // watch polls Check until the returned stop is called, and cancels ctx
