@@ -25,10 +25,10 @@ import (
 // Image is the workload image's own name.
 const Image = "kubeworkshop.example/workload:1"
 
-// Names are the references the image is loaded under: Image, and the
-// made-up names suites and demos use for "some app", which no node could
-// pull. On kwok any name works, since kwok never pulls.
-var Names = []string{Image, "registry.example/smoke:1", "registry.example/app:1", "registry.example/web:1", "registry.example/bench:1"}
+// Names are the references the image is loaded under. Suites, demos,
+// samples and slide scripts all name it Image; on kwok any name works,
+// since kwok never pulls.
+var Names = []string{Image}
 
 // Package is the workload's main package, relative to the repository root.
 const Package = "./harness/workload/cmd/workload"

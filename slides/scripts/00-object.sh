@@ -1,4 +1,4 @@
 set -euo pipefail # OMIT
 # Ask kubectl to build a Deployment object, without sending it anywhere.
-kubectl create deployment web --image=nginx:1.27 --replicas=2 \
+kubectl create deployment web --image=kubeworkshop.example/workload:1 --replicas=2 \
   --dry-run=client -o yaml

@@ -1,7 +1,7 @@
 set -euo pipefail # OMIT
 kubectl delete deployment web --ignore-not-found --wait >/dev/null # OMIT
 kubectl delete replicasets -l app=web --ignore-not-found --wait >/dev/null # OMIT
-kubectl create deployment web --image=nginx:1.27 --replicas=2
+kubectl create deployment web --image=kubeworkshop.example/workload:1 --replicas=2
 kubectl wait --for=jsonpath='{.status.replicas}'=2 deployment/web
 # Orphan: delete the owner, keep what it owns (its ownerReference is removed).
 kubectl delete deployment web --cascade=orphan

@@ -10,5 +10,5 @@ spec:
   selector: {matchLabels: {app: lost}}
   template:
     metadata: {labels: {app: found}}
-    spec: {containers: [{name: app, image: nginx:1.27}]}
+    spec: {containers: [{name: app, image: kubeworkshop.example/workload:1}]}
 YAML

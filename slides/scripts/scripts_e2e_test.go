@@ -26,6 +26,7 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/ops"
 	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/agenttest"
 	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
+	"github.com/kubeworkshop/kubeworkshop/harness/workload"
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 	"github.com/kubeworkshop/kubeworkshop/slides/deck"
 )
@@ -57,7 +58,7 @@ func createPod(ctx context.Context, ns string) {
 		// The label lets the table script show this pod alone, whatever else
 		// the other suites run at the moment its output is recorded.
 		ObjectMeta: metav1.ObjectMeta{Name: "slides-demo", Namespace: ns, Labels: map[string]string{"app": "slides-demo"}},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27"}}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: workload.Image}}},
 	}
 	Expect(suite.Client().Create(ctx, pod)).To(Succeed())
 }
@@ -113,7 +114,7 @@ func gone(obj client.Object, namespace, name string) func(ctx context.Context, n
 // scripts lists every script in this directory; a spec below fails when a
 // script is missing from the list, so none goes untested.
 var scripts = []script{
-	{name: "00-object.sh", want: []string{"kind: Deployment", "replicas: 2", "image: nginx:1.27", "status: {}"}},
+	{name: "00-object.sh", want: []string{"kind: Deployment", "replicas: 2", "image: " + workload.Image, "status: {}"}},
 	{name: "00-status-by-server.sh", want: []string{"kind: Namespace", "name: team-a", "phase: Active"}, verify: gone(&corev1.Namespace{}, "", "team-a")},
 	{name: "00-orphan.sh", want: []string{"deployment.apps/web created", "condition met", `deployment.apps "web" deleted`, "OWNERS", "<none>"}},
 	{name: "00-finalizer.sh", want: []string{"configmap/held created", "configmap/held patched", `configmap "held" deleted`}, verify: gone(&corev1.ConfigMap{}, "default", "held")},

@@ -56,7 +56,7 @@ var _ = Describe("the shared cluster", func() {
 				Selector: &metav1.LabelSelector{MatchLabels: labels},
 				Template: corev1.PodTemplateSpec{
 					ObjectMeta: metav1.ObjectMeta{Labels: labels},
-					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.example/smoke:1"}}},
+					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: workload.Image}}},
 				},
 			},
 		}
@@ -234,7 +234,7 @@ var _ = Describe("the state dump written for failed specs", func() {
 		})).To(Succeed())
 		pod := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: "dumped", Namespace: ns},
-			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.example/app:1"}}},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: workload.Image}}},
 		}
 		Expect(suite.Client().Create(ctx, pod)).To(Succeed())
 		Eventually(func(g Gomega) {
