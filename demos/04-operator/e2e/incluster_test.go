@@ -200,7 +200,8 @@ func serviceEndpoint(ctx context.Context, g Gomega, pod string) (name string, po
 }
 
 // forward port-forwards a free loopback port to port of the pod until the
-// current container ends, and returns the local port. It is what kubectl
+// current node's scope ends (call it from a BeforeAll to keep it for the
+// whole container), and returns the local port. It is what kubectl
 // port-forward does, with client-go.
 func forward(ctx context.Context, pod string, port int32) int {
 	GinkgoHelper()

@@ -144,9 +144,7 @@ var _ = Describe("two replicas of the in-cluster Deployment with leader election
 		DeferCleanup(func(ctx SpecContext) { scaleDeployment(ctx, 1) })
 		drainOnCleanup(ns)
 		ps = newPodSet(ns, "led", 2)
-	})
 
-	It("lets only the pod holding the Lease reconcile", func(ctx SpecContext) {
 		By("finding the leader from the Lease's holderIdentity")
 		Eventually(func(g Gomega) {
 			pods := operatorPods(ctx, g)
@@ -158,14 +156,17 @@ var _ = Describe("two replicas of the in-cluster Deployment with leader election
 				follower = pods[1]
 			}
 		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
+		By("forwarding a port to each pod's endpoint of the metrics Service")
 		leaderMetrics, followerMet = metricsOf(ctx, leader, token), metricsOf(ctx, follower, token)
+	})
 
+	It("lets only the pod holding the Lease reconcile", func(ctx SpecContext) {
 		Expect(suite.Client().Create(ctx, ps)).To(Succeed())
 		expectConverged(ctx, ps, 2)
 		Eventually(func(g Gomega) {
 			g.Expect(leaderMetrics.metric(ctx, g, leading)).To(Equal(1.0))
 			g.Expect(leaderMetrics.metric(ctx, g, podCreates)).To(BeNumerically(">=", 2))
-		}).WithContext(ctx).Should(Succeed())
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
 		Consistently(func(g Gomega) {
 			g.Expect(followerMet.metric(ctx, g, leading)).To(BeZero())
 			g.Expect(followerMet.metric(ctx, g, podCreates)).To(BeZero())
@@ -185,7 +186,7 @@ var _ = Describe("two replicas of the in-cluster Deployment with leader election
 		AddReportEntry("Lease handed over after", time.Since(start).Round(100*time.Millisecond).String())
 		Eventually(func(g Gomega) {
 			g.Expect(followerMet.metric(ctx, g, leading)).To(Equal(1.0))
-		}).WithContext(ctx).Should(Succeed())
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
 
 		By("scaling the PodSet up: the new leader does the work")
 		Eventually(func(g Gomega) {
@@ -197,6 +198,6 @@ var _ = Describe("two replicas of the in-cluster Deployment with leader election
 		expectConverged(ctx, ps, 3)
 		Eventually(func(g Gomega) {
 			g.Expect(followerMet.metric(ctx, g, podCreates)).To(BeNumerically(">=", 1))
-		}).WithContext(ctx).Should(Succeed())
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
 	})
 })

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -43,18 +44,18 @@ var _ = Describe("metrics with --metrics-secure (through the metrics Service in-
 	})
 
 	It("refuses a request without a token", func(ctx SpecContext) {
-		Eventually(func() (int, error) { return get(ctx, "") }).WithContext(ctx).Should(Equal(http.StatusUnauthorized))
+		Eventually(func() (int, error) { return get(ctx, "") }).WithContext(ctx).WithTimeout(time.Minute).Should(Equal(http.StatusUnauthorized))
 	})
 
 	It("refuses a valid token that may not GET /metrics", func(ctx SpecContext) {
 		stranger := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "stranger"}}
 		Expect(suite.Client().Create(ctx, stranger)).To(Succeed())
 		token := tokenFor(ctx, stranger)
-		Eventually(func() (int, error) { return get(ctx, token) }).WithContext(ctx).Should(Equal(http.StatusForbidden))
+		Eventually(func() (int, error) { return get(ctx, token) }).WithContext(ctx).WithTimeout(time.Minute).Should(Equal(http.StatusForbidden))
 	})
 
 	It("serves a token bound to the podset-operator-metrics-reader ClusterRole", func(ctx SpecContext) {
 		token := scraper(ctx, ns)
-		Eventually(func() (int, error) { return get(ctx, token) }).WithContext(ctx).Should(Equal(http.StatusOK))
+		Eventually(func() (int, error) { return get(ctx, token) }).WithContext(ctx).WithTimeout(time.Minute).Should(Equal(http.StatusOK))
 	})
 })

@@ -98,7 +98,7 @@ var _ = Describe("the PodSet operator (in-cluster where nodes run images, else a
 		Eventually(func(g Gomega) {
 			g.Expect(op.metric(ctx, g, gauge)).To(Equal(4.0))
 			g.Expect(op.metric(ctx, g, `controller_runtime_reconcile_total{controller="podset"`)).To(BeNumerically(">", 0))
-		}).WithContext(ctx).Should(Succeed())
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
 	})
 
 	It("rejects invalid PodSets with the CEL messages", func(ctx SpecContext) {
@@ -148,7 +148,7 @@ spec:
 		record := client.ObjectKey{Namespace: controller.DefaultRecordNamespace, Name: controller.RecordName(web)}
 		Expect(suite.Client().Get(ctx, record, &corev1.ConfigMap{})).To(Succeed())
 		var createsBefore float64
-		Eventually(func(g Gomega) { createsBefore = op.metric(ctx, g, podCreates) }).WithContext(ctx).Should(Succeed())
+		Eventually(func(g Gomega) { createsBefore = op.metric(ctx, g, podCreates) }).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
 
 		Expect(suite.Client().Delete(ctx, web)).To(Succeed())
 		Eventually(func(g Gomega) {
