@@ -87,7 +87,7 @@ func (o *DeployOptions) defaults() {
 func BuildAndDeploy(ctx context.Context, cfg *rest.Config, loader ImageLoader, build image.Options, o DeployOptions) error {
 	o.defaults()
 	if err := loader.LoadsImages(); err != nil {
-		return fmt.Errorf("deploy the operator in-cluster: %w", err)
+		return fmt.Errorf("deploy the operator in-cluster: %w (here, run it as a process instead: go tool mage operator:install operator:run)", err)
 	}
 	if build.Tag == "" {
 		build.Tag = o.Image

@@ -119,7 +119,7 @@ func TestBuildAndDeployRefusesBeforeBuilding(t *testing.T) {
 	l := &refusingLoader{}
 	err := BuildAndDeploy(t.Context(), &rest.Config{Host: "https://127.0.0.1:1"}, l,
 		image.Options{Package: Package, Out: out}, DeployOptions{})
-	if !errors.Is(err, errNoContainers) || !strings.Contains(err.Error(), "in-cluster") {
+	if !errors.Is(err, errNoContainers) || !strings.Contains(err.Error(), "in-cluster") || !strings.Contains(err.Error(), "operator:run") {
 		t.Fatalf("err = %v, want the loader's refusal", err)
 	}
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
