@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"github.com/magefile/mage/mg"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	opconfig "github.com/kubeworkshop/kubeworkshop/demos/04-operator/config"
 	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/image"
 	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/ops"
+	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
 	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 )
@@ -141,18 +143,11 @@ func (Operator) Image(ctx context.Context) error {
 
 // Deploy builds the operator's image, loads it into every node of the CLUSTER_NAME kind cluster, applies config/default with it (CRDs, namespace, RBAC, Deployment, metrics Service) and waits until the Deployment is Available (IMAGE_TAG overrides the tag).
 func (Operator) Deploy(ctx context.Context) error {
-	p, err := provider()
+	p, cfg, err := existingCluster(ctx)
 	if err != nil {
-		return err
-	}
-	if err := p.RequireExisting(ctx); err != nil {
 		return err
 	}
 	root, err := repo.Root("")
-	if err != nil {
-		return err
-	}
-	cfg, err := p.RESTConfig()
 	if err != nil {
 		return err
 	}
@@ -163,18 +158,25 @@ func (Operator) Deploy(ctx context.Context) error {
 
 // Undeploy removes the in-cluster operator from the CLUSTER_NAME cluster (namespace, Deployment, RBAC); the CRDs stay, and it refuses while PodSets exist.
 func (Operator) Undeploy(ctx context.Context) error {
-	p, err := provider()
-	if err != nil {
-		return err
-	}
-	if err := p.RequireExisting(ctx); err != nil {
-		return err
-	}
-	cfg, err := p.RESTConfig()
+	_, cfg, err := existingCluster(ctx)
 	if err != nil {
 		return err
 	}
 	return ops.Undeploy(ctx, cfg, os.Stdout)
+}
+
+// existingCluster is the CLUSTER_NAME cluster and its client configuration;
+// it fails, saying how to create it, when the cluster does not exist.
+func existingCluster(ctx context.Context) (*cluster.Provider, *rest.Config, error) {
+	p, err := provider()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := p.RequireExisting(ctx); err != nil {
+		return nil, nil, err
+	}
+	cfg, err := p.RESTConfig()
+	return p, cfg, err
 }
 
 // Operator shows the PodSet operator live: CRDs installed, operator started, sample PodSets converging, a scale-up and a pod deletion, then a clean stop.

@@ -102,13 +102,7 @@ var _ = Describe("two operator processes with --leader-elect", Ordered, Serial, 
 		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
 
 		By("scaling up: the new leader does the work")
-		Eventually(func(g Gomega) {
-			var cur workshopv1alpha1.PodSet
-			g.Expect(suite.Client().Get(ctx, client.ObjectKeyFromObject(ps), &cur)).To(Succeed())
-			cur.Spec.Replicas = ptr.To[int32](3)
-			g.Expect(suite.Client().Update(ctx, &cur)).To(Succeed())
-		}).WithContext(ctx).Should(Succeed())
-		expectConverged(ctx, ps, 3)
+		scalePodSet(ctx, ps, 3)
 		Eventually(func(g Gomega) {
 			g.Expect(second.metric(ctx, g, podCreates)).To(BeNumerically(">=", 1))
 		}).WithContext(ctx).Should(Succeed())
@@ -203,13 +197,7 @@ var _ = Describe("two replicas of the in-cluster Deployment with leader election
 		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
 
 		By("scaling the PodSet up: the new leader does the work")
-		Eventually(func(g Gomega) {
-			var cur workshopv1alpha1.PodSet
-			g.Expect(suite.Client().Get(ctx, client.ObjectKeyFromObject(ps), &cur)).To(Succeed())
-			cur.Spec.Replicas = ptr.To[int32](3)
-			g.Expect(suite.Client().Update(ctx, &cur)).To(Succeed())
-		}).WithContext(ctx).Should(Succeed())
-		expectConverged(ctx, ps, 3)
+		scalePodSet(ctx, ps, 3)
 		Eventually(func(g Gomega) {
 			g.Expect(newMetrics.metric(ctx, g, podCreates)).To(BeNumerically(">=", 1))
 		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())

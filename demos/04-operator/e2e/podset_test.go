@@ -50,13 +50,7 @@ var _ = Describe("the PodSet operator (in-cluster where nodes run images, else a
 	It("scales up and down when spec.replicas changes", func(ctx SpecContext) {
 		for _, n := range []int32{5, 2} {
 			By(fmt.Sprintf("setting spec.replicas to %d", n))
-			Eventually(func(g Gomega) {
-				var cur workshopv1alpha1.PodSet
-				g.Expect(suite.Client().Get(ctx, client.ObjectKeyFromObject(web), &cur)).To(Succeed())
-				cur.Spec.Replicas = ptr.To(n)
-				g.Expect(suite.Client().Update(ctx, &cur)).To(Succeed())
-			}).WithContext(ctx).Should(Succeed())
-			expectConverged(ctx, web, int(n))
+			scalePodSet(ctx, web, n)
 		}
 	})
 

@@ -175,6 +175,19 @@ func runningPods(ctx context.Context, g Gomega, ps *workshopv1alpha1.PodSet) (ru
 	return running, len(pods.Items)
 }
 
+// scalePodSet sets spec.replicas (retrying on conflicts) and waits until
+// the PodSet has converged to n pods.
+func scalePodSet(ctx context.Context, ps *workshopv1alpha1.PodSet, n int32) {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		var cur workshopv1alpha1.PodSet
+		g.Expect(suite.Client().Get(ctx, client.ObjectKeyFromObject(ps), &cur)).To(Succeed())
+		cur.Spec.Replicas = ptr.To(n)
+		g.Expect(suite.Client().Update(ctx, &cur)).To(Succeed())
+	}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
+	expectConverged(ctx, ps, int(n))
+}
+
 // expectConverged waits until the PodSet has exactly n pods, all Running,
 // and reports Available=True for its current generation.
 func expectConverged(ctx context.Context, ps *workshopv1alpha1.PodSet, n int) {
