@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"github.com/magefile/mage/mg"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	opconfig "github.com/kubeworkshop/kubeworkshop/demos/04-operator/config"
 	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/image"
 	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/ops"
+	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
 	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 )
@@ -114,7 +116,7 @@ func (Operator) Image(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	out := filepath.Join(root, "_artifacts", "podset-operator.tar")
+	out := ops.OperatorImage(root)
 	tag := os.Getenv("IMAGE_TAG")
 	if tag == "" {
 		tag = image.DefaultTag
@@ -137,6 +139,44 @@ func (Operator) Image(ctx context.Context) error {
 	fmt.Printf("wrote %s\n  image %s@%s\nload it into kind with:\n  kind load image-archive %s --name %s\n",
 		out, tag, digest, out, p.Name())
 	return nil
+}
+
+// Deploy builds the operator's image, loads it into every node of the CLUSTER_NAME kind cluster, applies config/default with it (CRDs, namespace, RBAC, Deployment, metrics Service) and waits until the Deployment is Available (IMAGE_TAG overrides the tag).
+func (Operator) Deploy(ctx context.Context) error {
+	p, cfg, err := existingCluster(ctx)
+	if err != nil {
+		return err
+	}
+	root, err := repo.Root("")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "deploying the operator into %s cluster %q\n", p.ProviderName(), p.Name())
+	build := image.Options{Package: ops.Package, Dir: root, Tag: os.Getenv("IMAGE_TAG"), Out: ops.OperatorImage(root), Progress: os.Stdout}
+	return ops.BuildAndDeploy(ctx, cfg, p, build, ops.DeployOptions{Out: os.Stdout})
+}
+
+// Undeploy removes the in-cluster operator from the CLUSTER_NAME cluster (namespace, Deployment, RBAC); the CRDs stay, and it refuses while PodSets exist.
+func (Operator) Undeploy(ctx context.Context) error {
+	_, cfg, err := existingCluster(ctx)
+	if err != nil {
+		return err
+	}
+	return ops.Undeploy(ctx, cfg, os.Stdout)
+}
+
+// existingCluster is the CLUSTER_NAME cluster and its client configuration;
+// it fails, saying how to create it, when the cluster does not exist.
+func existingCluster(ctx context.Context) (*cluster.Provider, *rest.Config, error) {
+	p, err := provider()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := p.RequireExisting(ctx); err != nil {
+		return nil, nil, err
+	}
+	cfg, err := p.RESTConfig()
+	return p, cfg, err
 }
 
 // Operator shows the PodSet operator live: CRDs installed, operator started, sample PodSets converging, a scale-up and a pod deletion, then a clean stop.

@@ -452,6 +452,26 @@ func (p *Provider) HostIP(ctx context.Context) (string, error) {
 	return p.b.HostIP(ctx)
 }
 
+// LoadsImages is nil when LoadImage can put a local image into every node
+// of the cluster (kind); otherwise it wraps ErrUnsupported and says why
+// and what to do instead (kwok runs no containers; an existing cluster's
+// nodes are out of reach). Ask before building an image.
+func (p *Provider) LoadsImages() error { return p.b.LoadsImages() }
+
+// LoadImage loads an image tarball (docker-archive or OCI layout) into the
+// container runtime of every node, so pods use its names without a
+// registry; with an imagePullPolicy of IfNotPresent or Never nothing is
+// pulled. It fails like LoadsImages where that does.
+func (p *Provider) LoadImage(ctx context.Context, archive string) error {
+	if err := p.b.LoadsImages(); err != nil {
+		return err
+	}
+	if err := p.b.LoadImage(ctx, archive); err != nil {
+		return fmt.Errorf("%s cluster %q: %w", p.o.provider, p.o.name, err)
+	}
+	return nil
+}
+
 // ExportLogs writes the control plane's logs under dir, where the provider
 // has them.
 func (p *Provider) ExportLogs(ctx context.Context, dir string) error { return p.b.ExportLogs(ctx, dir) }

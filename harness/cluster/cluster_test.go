@@ -246,3 +246,44 @@ func TestE2EFrameworkWithNameErrorsAreReportedAndCleared(t *testing.T) {
 		t.Fatalf("another Kubernetes version: want ErrUnsupported naming the pinned one, got %v", err)
 	}
 }
+
+// TestLoadImageOnlyWhereContainersRun: kind loads images; kwok (no
+// containers) and existing (nodes out of reach) refuse at once, before
+// touching the archive, with ErrUnsupported and what to do instead.
+func TestLoadImageOnlyWhereContainersRun(t *testing.T) {
+	cache := t.TempDir()
+	tests := []struct {
+		name     string
+		opts     []Option
+		wantMsgs []string // empty: supported
+	}{
+		{"kwok", []Option{WithRepoDir(repoRoot(t)), WithName("k")}, []string{`kwok cluster "k"`, "runs no containers", "CLUSTER_PROVIDER=kind"}},
+		{"existing", []Option{WithProvider(Existing), WithKubeconfig("/some/kubeconfig")}, []string{"/some/kubeconfig", "registry", "CLUSTER_PROVIDER=kind"}},
+		{"kind", []Option{WithProvider(Kind)}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := New(append(tt.opts, WithCacheDir(cache))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = p.LoadsImages()
+			if len(tt.wantMsgs) == 0 {
+				if err != nil {
+					t.Fatalf("LoadsImages() = %v, want nil", err)
+				}
+				return
+			}
+			for _, e := range []error{err, p.LoadImage(t.Context(), "/does/not/exist.tar")} {
+				if !errors.Is(e, ErrUnsupported) {
+					t.Fatalf("got %v, want ErrUnsupported", e)
+				}
+				for _, m := range tt.wantMsgs {
+					if !strings.Contains(e.Error(), m) {
+						t.Errorf("%q does not mention %q", e, m)
+					}
+				}
+			}
+		})
+	}
+}

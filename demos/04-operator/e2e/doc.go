@@ -1,6 +1,11 @@
 // Package e2e tests the PodSet operator end to end on the shared workshop
-// cluster (kwok by default), with the operator running as a separate process
-// the way a learner runs it with `go tool mage operator:run`.
+// cluster. Where the nodes run images (kind), the operator runs in-cluster
+// as config/default's Deployment with only its generated RBAC, as `go tool
+// mage operator:deploy` installs it, and its metrics are read through the
+// metrics Service with a metrics-reader token; two replicas hand the
+// leader-election Lease over when the leader's pod is deleted. Where pods
+// are simulated (kwok), it runs as a process on this machine, the way a
+// learner runs it with `go tool mage operator:run`.
 //
 // The specs only build with the e2e tag:
 //

@@ -3,9 +3,7 @@
 package e2e
 
 import (
-	"bufio"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -20,19 +18,26 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/internal/controller"
 )
 
-var _ = Describe("the PodSet operator running as a process", Ordered, Serial, func() {
+var _ = Describe("the PodSet operator (in-cluster where nodes run images, else a process)", Ordered, Serial, func() {
 	var (
 		ns  string
-		op  *operator
+		op  metricsSource
 		web *workshopv1alpha1.PodSet
 	)
 
 	BeforeAll(func(ctx SpecContext) {
-		bin := prepare(ctx)
 		ns = suite.NewNamespace(ctx, "ops")
-		By("starting the operator and waiting until /readyz says its caches have synced")
-		op = startOperator(bin)
-		op.waitReady(ctx)
+		if inCluster() {
+			deployInCluster(ctx)
+			By("reading its metrics through the metrics Service with a metrics-reader token")
+			op = metricsOf(ctx, "", scraper(ctx, ns))
+		} else {
+			bin := prepare(ctx)
+			By("starting the operator and waiting until /readyz says its caches have synced")
+			p := startOperator(bin)
+			p.waitReady(ctx)
+			op = p
+		}
 		drainOnCleanup(ns)
 		web = newPodSet(ns, "web", 3)
 	})
@@ -45,13 +50,7 @@ var _ = Describe("the PodSet operator running as a process", Ordered, Serial, fu
 	It("scales up and down when spec.replicas changes", func(ctx SpecContext) {
 		for _, n := range []int32{5, 2} {
 			By(fmt.Sprintf("setting spec.replicas to %d", n))
-			Eventually(func(g Gomega) {
-				var cur workshopv1alpha1.PodSet
-				g.Expect(suite.Client().Get(ctx, client.ObjectKeyFromObject(web), &cur)).To(Succeed())
-				cur.Spec.Replicas = ptr.To(n)
-				g.Expect(suite.Client().Update(ctx, &cur)).To(Succeed())
-			}).WithContext(ctx).Should(Succeed())
-			expectConverged(ctx, web, int(n))
+			scalePodSet(ctx, web, n)
 		}
 	})
 
@@ -89,19 +88,11 @@ var _ = Describe("the PodSet operator running as a process", Ordered, Serial, fu
 	// END recreate OMIT
 
 	It("exports the managed-pods gauge on the metrics endpoint", func(ctx SpecContext) {
-		want := fmt.Sprintf(`workshop_podset_managed_pods{namespace="%s",podset="web"} 4`, ns)
+		gauge := fmt.Sprintf(`workshop_podset_managed_pods{namespace="%s",podset="web"}`, ns)
 		Eventually(func(g Gomega) {
-			resp, err := http.Get(op.metricsURL)
-			g.Expect(err).NotTo(HaveOccurred())
-			defer resp.Body.Close()
-			var lines []string
-			sc := bufio.NewScanner(resp.Body)
-			for sc.Scan() {
-				lines = append(lines, sc.Text())
-			}
-			g.Expect(lines).To(ContainElement(want))
-			g.Expect(lines).To(ContainElement(HavePrefix(`controller_runtime_reconcile_total{controller="podset"`)))
-		}).WithContext(ctx).Should(Succeed())
+			g.Expect(op.metric(ctx, g, gauge)).To(Equal(4.0))
+			g.Expect(op.metric(ctx, g, `controller_runtime_reconcile_total{controller="podset"`)).To(BeNumerically(">", 0))
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
 	})
 
 	It("rejects invalid PodSets with the CEL messages", func(ctx SpecContext) {
@@ -151,7 +142,7 @@ spec:
 		record := client.ObjectKey{Namespace: controller.DefaultRecordNamespace, Name: controller.RecordName(web)}
 		Expect(suite.Client().Get(ctx, record, &corev1.ConfigMap{})).To(Succeed())
 		var createsBefore float64
-		Eventually(func(g Gomega) { createsBefore = op.metric(ctx, g, podCreates) }).WithContext(ctx).Should(Succeed())
+		Eventually(func(g Gomega) { createsBefore = op.metric(ctx, g, podCreates) }).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
 
 		Expect(suite.Client().Delete(ctx, web)).To(Succeed())
 		Eventually(func(g Gomega) {

@@ -89,14 +89,29 @@ func (o *operator) waitReady(ctx context.Context) {
 	}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
 }
 
-// metric sums the samples on the operator's metrics endpoint whose line
-// starts with prefix (a metric name, optionally with the start of its
-// labels); an absent metric is 0.
+// metricsSource is an operator whose metrics a spec reads: a process on
+// this machine (plain HTTP on loopback) or a pod of the in-cluster
+// Deployment (HTTPS with a token, through the metrics Service).
+type metricsSource interface {
+	// metric sums the samples whose line starts with prefix (a metric
+	// name, optionally with the start of its labels); an absent metric is 0.
+	metric(ctx context.Context, g Gomega, prefix string) float64
+}
+
+// metric implements metricsSource.
 func (o *operator) metric(ctx context.Context, g Gomega, prefix string) float64 {
-	lines, err := ops.MetricLines(ctx, o.metricsURL, func(line string) bool { return strings.HasPrefix(line, prefix) })
+	lines, err := ops.MetricLines(ctx, o.metricsURL, func(string) bool { return true })
 	g.Expect(err).NotTo(HaveOccurred())
+	return sumMetric(g, lines, prefix)
+}
+
+// sumMetric sums the samples among lines that start with prefix.
+func sumMetric(g Gomega, lines []string, prefix string) float64 {
 	sum := 0.0
 	for _, line := range lines {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
 		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
 		g.Expect(err).NotTo(HaveOccurred(), line)
 		sum += v
@@ -158,6 +173,19 @@ func runningPods(ctx context.Context, g Gomega, ps *workshopv1alpha1.PodSet) (ru
 		}
 	}
 	return running, len(pods.Items)
+}
+
+// scalePodSet sets spec.replicas (retrying on conflicts) and waits until
+// the PodSet has converged to n pods.
+func scalePodSet(ctx context.Context, ps *workshopv1alpha1.PodSet, n int32) {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		var cur workshopv1alpha1.PodSet
+		g.Expect(suite.Client().Get(ctx, client.ObjectKeyFromObject(ps), &cur)).To(Succeed())
+		cur.Spec.Replicas = ptr.To(n)
+		g.Expect(suite.Client().Update(ctx, &cur)).To(Succeed())
+	}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
+	expectConverged(ctx, ps, int(n))
 }
 
 // expectConverged waits until the PodSet has exactly n pods, all Running,

@@ -60,6 +60,17 @@ type Backend interface {
 	// API server reach it on: where a process on this machine, such as
 	// demo 05's node agent, must serve for the API server to call it.
 	HostIP(ctx context.Context) (string, error)
+	// LoadsImages is nil when LoadImage can put a local image into the
+	// container runtime of every node; otherwise an error wrapping
+	// ErrUnsupported that says why (no containers run at all, or the
+	// nodes' runtime is out of reach) and what to do instead. Callers ask
+	// before they build an image.
+	LoadsImages() error
+	// LoadImage loads an image tarball (docker-archive or OCI layout, as
+	// `docker save` or go-containerregistry write it) into every node, so
+	// that pods use its names without a registry. It fails like
+	// LoadsImages where that does.
+	LoadImage(ctx context.Context, archive string) error
 	// Exists reports whether a cluster of this name exists, healthy or not.
 	Exists(ctx context.Context) (bool, error)
 	// Create makes the cluster and writes its standalone kubeconfig to

@@ -127,3 +127,13 @@ func (b *Backend) kindEngine(ctx context.Context) (string, error) {
 
 // RunsNode implements backend.Backend: every node of the user's cluster counts.
 func (b *Backend) RunsNode(*corev1.Node) bool { return true }
+
+// LoadsImages implements backend.Backend: the workshop cannot reach the
+// container runtime of a cluster it did not create.
+func (b *Backend) LoadsImages() error {
+	return fmt.Errorf("cannot load an image into the nodes of the existing cluster in %s: %w; "+
+		"push the image to a registry its nodes can pull from, or use CLUSTER_PROVIDER=kind", b.kubeconfig, backend.ErrUnsupported)
+}
+
+// LoadImage implements backend.Backend: see LoadsImages.
+func (b *Backend) LoadImage(context.Context, string) error { return b.LoadsImages() }

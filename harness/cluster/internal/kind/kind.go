@@ -397,6 +397,45 @@ func (b *Backend) RunsNode(n *corev1.Node) bool {
 	return len(parts) == 3 && parts[1] == b.name
 }
 
+// LoadsImages implements backend.Backend: kind's nodes run containerd.
+func (b *Backend) LoadsImages() error { return nil }
+
+// LoadImage implements backend.Backend: the archive is imported into the
+// containerd of every node of the cluster, as `kind load image-archive`
+// does.
+func (b *Backend) LoadImage(ctx context.Context, archive string) error {
+	p, err := b.provider(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = b.loadArchive(p, archive)
+	return err
+}
+
+// loadArchive imports the archive into every node and returns how many
+// there are.
+func (b *Backend) loadArchive(p *kindcluster.Provider, archive string) (int, error) {
+	nodes, err := p.ListInternalNodes(b.name)
+	if err != nil {
+		return 0, fmt.Errorf("list nodes of kind cluster %q: %w", b.name, err)
+	}
+	if len(nodes) == 0 {
+		return 0, fmt.Errorf("kind cluster %q has no nodes to load %s into; create it with `CLUSTER_PROVIDER=kind CLUSTER_NAME=%s go tool mage cluster:up`", b.name, archive, b.name)
+	}
+	for _, n := range nodes {
+		f, err := os.Open(archive)
+		if err != nil {
+			return 0, fmt.Errorf("open image archive: %w", err)
+		}
+		err = nodeutils.LoadImageArchive(n, f)
+		f.Close()
+		if err != nil {
+			return 0, fmt.Errorf("load %s into node %s: %w", archive, n.String(), err)
+		}
+	}
+	return len(nodes), nil
+}
+
 // loadWorkload loads the suites' workload image (harness/workload), built
 // from this repository's source, into every node, so that pods using its
 // names start without a registry.
@@ -409,21 +448,10 @@ func (b *Backend) loadWorkload(ctx context.Context, p *kindcluster.Provider, log
 	if err != nil {
 		return fmt.Errorf("workload image: %w", err)
 	}
-	nodes, err := p.ListInternalNodes(b.name)
+	n, err := b.loadArchive(p, archive)
 	if err != nil {
-		return fmt.Errorf("list nodes of kind cluster %q: %w", b.name, err)
+		return fmt.Errorf("workload image: %w", err)
 	}
-	for _, n := range nodes {
-		f, err := os.Open(archive)
-		if err != nil {
-			return err
-		}
-		err = nodeutils.LoadImageArchive(n, f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("load the workload image into node %s: %w", n.String(), err)
-		}
-	}
-	fmt.Fprintf(log, "loaded the workload image (%s) into %d node(s)\n", strings.Join(workload.Names, ", "), len(nodes))
+	fmt.Fprintf(log, "loaded the workload image (%s) into %d node(s)\n", strings.Join(workload.Names, ", "), n)
 	return nil
 }

@@ -443,5 +443,15 @@ func (b *Backend) RunsNode(n *corev1.Node) bool {
 	return n.Annotations[ManagedNodeAnnotation] == "fake"
 }
 
+// LoadsImages implements backend.Backend: kwok's nodes are simulated and
+// run no container, so an image has nowhere to go.
+func (b *Backend) LoadsImages() error {
+	return fmt.Errorf("kwok cluster %q simulates its nodes and runs no containers, so there is nowhere to load an image: %w; "+
+		"use a kind cluster (CLUSTER_PROVIDER=kind) to run an image in-cluster, or run the program on this machine against the kwok cluster", b.name, backend.ErrUnsupported)
+}
+
+// LoadImage implements backend.Backend: see LoadsImages.
+func (b *Backend) LoadImage(context.Context, string) error { return b.LoadsImages() }
+
 // ManagedNodeAnnotation marks the nodes kwok's controller manages.
 const ManagedNodeAnnotation = "kwok.x-k8s.io/node"
