@@ -248,6 +248,13 @@ var _ = Describe("node agent", Ordered, func() {
 		ns := suite.Namespace()
 		create(ctx, wasmPod(ns, "ticker", "ticker", corev1.RestartPolicyAlways))
 		before := waitPhase(ctx, ns, "ticker", corev1.PodRunning)
+		// Running is reported as the module starts, before it has printed
+		// anything: wait for its first line, which --previous shows later.
+		Eventually(func(g Gomega) {
+			out, err := exec.CommandContext(ctx, suite.Kubectl(), "--kubeconfig", suite.Kubeconfig(), "logs", "-n", ns, "ticker").Output()
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(string(out)).To(HavePrefix("tick 1\n"))
+		}).WithContext(ctx).Should(Succeed())
 
 		By("stopping the agent with SIGTERM: the module stops, the node goes NotReady")
 		ag.Stop()
