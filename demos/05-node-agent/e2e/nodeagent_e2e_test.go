@@ -14,6 +14,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -56,8 +57,14 @@ var _ = Describe("node agent", Ordered, func() {
 		Expect(node.Status.Addresses).To(ContainElement(corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: nodeIP(ag)}))
 
 		By("renewing the Lease in kube-node-lease")
-		lease, err := suite.Clientset().CoordinationV1().Leases("kube-node-lease").Get(ctx, nodeName, metav1.GetOptions{})
-		Expect(err).NotTo(HaveOccurred())
+		// The lease controller runs beside the status updates: the node can
+		// be Ready a moment before its Lease exists.
+		var lease *coordinationv1.Lease
+		Eventually(func(g Gomega) {
+			var err error
+			lease, err = suite.Clientset().CoordinationV1().Leases("kube-node-lease").Get(ctx, nodeName, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+		}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
 		Expect(*lease.Spec.HolderIdentity).To(Equal(nodeName))
 		Expect(lease.OwnerReferences).To(ContainElement(HaveField("UID", node.UID)))
 		first := lease.Spec.RenewTime.Time
