@@ -349,3 +349,32 @@ func clientsetFor(p *cluster.Provider) (kubernetes.Interface, bool) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	return cs, err == nil
 }
+
+// kindContainers lists the containers of kind cluster name.
+func kindContainers(t *testing.T, name string) []string {
+	t.Helper()
+	out, err := exec.Command("docker", "ps", "-a", "--filter", "label=io.x-k8s.kind.cluster="+name, "--format", "{{.Names}}").Output()
+	if err != nil {
+		t.Fatalf("docker ps: %v", err)
+	}
+	return strings.Fields(string(out))
+}
+
+func TestKindCreationStoppedOnSIGTERMLeavesNoNodes(t *testing.T) {
+	if p := os.Getenv("CLUSTER_PROVIDER"); p != cluster.Kind {
+		t.Skipf("kind only: interrupts the creation of a kind cluster; CLUSTER_PROVIDER=%q", p)
+	}
+	name := fmt.Sprintf("sigterm-kind-%d", time.Now().UnixNano()%1_000_000)
+	t.Cleanup(func() {
+		if left := kindContainers(t, name); len(left) > 0 {
+			_ = exec.Command("docker", append([]string{"rm", "-f"}, left...)...).Run()
+		}
+	})
+	tg := start(t, "cluster:up", "CLUSTER_PROVIDER=kind", "CLUSTER_NAME="+name)
+	// kind's Create takes no context: stop it once it has made a node.
+	eventually(t, 5*time.Minute, "kind creates a node container", func() bool { return len(kindContainers(t, name)) > 0 })
+	tg.stop(syscall.SIGTERM, nil)
+	if left := kindContainers(t, name); len(left) > 0 {
+		t.Errorf("node containers left after SIGTERM during creation: %v", left)
+	}
+}

@@ -320,12 +320,21 @@ func (b *Backend) Create(ctx context.Context, opts backend.CreateOptions) error 
 		}
 		return b.loadWorkload(ctx, p, opts.Log)
 	case <-ctx.Done():
-		// kind's Create cannot be interrupted: let it finish, so that the
-		// caller's cleanup deletes every container it made instead of
-		// racing it.
-		fmt.Fprintf(opts.Log, "waiting for kind to finish creating %q before cleaning up ...\n", b.name)
-		<-done
-		return ctx.Err()
+		// kind's Create takes no context, and waiting for it to finish
+		// outlasts mage's 5-second cleanup window, leaving running nodes
+		// behind. Delete its nodes from under it instead, which makes its
+		// next step fail, and keep deleting until it returns, so that a
+		// node container it was starting just then goes too.
+		fmt.Fprintf(opts.Log, "interrupted: deleting the nodes kind is creating for %q ...\n", b.name)
+		for {
+			_ = p.Delete(b.name, b.kubeconfig)
+			select {
+			case <-done:
+				_ = p.Delete(b.name, b.kubeconfig)
+				return ctx.Err()
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
 	}
 }
 
