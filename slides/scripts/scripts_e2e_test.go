@@ -26,8 +26,8 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/ops"
 	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/agenttest"
 	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
-	"github.com/kubeworkshop/kubeworkshop/harness/workload"
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
+	"github.com/kubeworkshop/kubeworkshop/harness/workload"
 	"github.com/kubeworkshop/kubeworkshop/slides/deck"
 )
 
