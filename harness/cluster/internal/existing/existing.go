@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -117,9 +116,8 @@ func (b *Backend) kindEngine(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("list the nodes of the cluster in %s: %w", b.kubeconfig, err)
 	}
 	for _, n := range nodes.Items {
-		if rest, ok := strings.CutPrefix(n.Spec.ProviderID, "kind://"); ok {
-			engine, _, _ := strings.Cut(rest, "/")
-			return engine, nil
+		if id, ok := kind.ParseProviderID(n.Spec.ProviderID); ok {
+			return id.Engine, nil
 		}
 	}
 	return "", nil

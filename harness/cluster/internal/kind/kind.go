@@ -394,16 +394,26 @@ func GatewayIP(ctx context.Context, run Exec, engine string) (string, error) {
 	return "", fmt.Errorf("the kind network has no IPv4 gateway (%q)", strings.TrimSpace(string(out)))
 }
 
-// RunsNode implements backend.Backend: kind gives each of its nodes the
-// provider ID kind://<runtime>/<cluster>/<node>; a node that joined from
-// elsewhere (demo 05's agent, named <cluster>-wasm) has none.
-func (b *Backend) RunsNode(n *corev1.Node) bool {
-	_, rest, ok := strings.Cut(n.Spec.ProviderID, "kind://")
-	if !ok {
-		return false
-	}
+// ProviderID is what kind writes into each of its nodes' spec.providerID:
+// kind://ENGINE/CLUSTER/NODE.
+type ProviderID struct{ Engine, Cluster, Node string }
+
+// ParseProviderID reads a node's provider ID; false when kind did not set it.
+func ParseProviderID(id string) (ProviderID, bool) {
+	rest, ok := strings.CutPrefix(id, "kind://")
 	parts := strings.Split(rest, "/")
-	return len(parts) == 3 && parts[1] == b.name
+	if !ok || len(parts) != 3 {
+		return ProviderID{}, false
+	}
+	return ProviderID{Engine: parts[0], Cluster: parts[1], Node: parts[2]}, true
+}
+
+// RunsNode implements backend.Backend: kind gives each of its nodes its
+// provider ID; a node that joined from elsewhere (demo 05's agent, named
+// <cluster>-wasm) has none.
+func (b *Backend) RunsNode(n *corev1.Node) bool {
+	id, ok := ParseProviderID(n.Spec.ProviderID)
+	return ok && id.Cluster == b.name
 }
 
 // LoadsImages implements backend.Backend: kind's nodes run containerd.

@@ -308,6 +308,8 @@ func TestRunsNodeByProviderID(t *testing.T) {
 		{"demo 05's agent, named like a kind node", "workshop-wasm", "", false},
 		{"another kind cluster's node", "other-control-plane", "kind://docker/other/other-control-plane", false},
 		{"a cloud node", "workshop-x", "aws:///eu-west-1a/i-0123", false},
+		{"kind's ID inside another", "workshop-y", "cloud://kind://docker/workshop/workshop-y", false},
+		{"too few parts", "workshop-z", "kind://docker/workshop", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
