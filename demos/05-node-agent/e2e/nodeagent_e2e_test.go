@@ -54,7 +54,7 @@ var _ = Describe("node agent", Ordered, func() {
 		Expect(node.Status.Capacity.Pods().Value()).To(BeNumerically(">", 0))
 		Expect(node.Status.Allocatable.Pods().Value()).To(BeNumerically(">", 0))
 		Expect(node.Status.DaemonEndpoints.KubeletEndpoint.Port).To(BeEquivalentTo(ag.Port))
-		Expect(node.Status.Addresses).To(ContainElement(corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: nodeIP(ag)}))
+		Expect(node.Status.Addresses).To(ContainElement(corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: ag.NodeIP}))
 
 		By("renewing the Lease in kube-node-lease")
 		// The lease controller runs beside the status updates: the node can
@@ -80,8 +80,8 @@ var _ = Describe("node agent", Ordered, func() {
 		create(ctx, wasmPod(ns, "hello", "hello", corev1.RestartPolicyNever, "e2e"))
 		p := waitPhase(ctx, ns, "hello", corev1.PodSucceeded)
 		Expect(p.Spec.NodeName).To(Equal(nodeName))
-		Expect(p.Status.HostIP).To(Equal(nodeIP(ag)))
-		Expect(p.Status.PodIP).To(Equal(nodeIP(ag)))
+		Expect(p.Status.HostIP).To(Equal(ag.NodeIP))
+		Expect(p.Status.PodIP).To(Equal(ag.NodeIP))
 		cs := p.Status.ContainerStatuses[0]
 		Expect(cs.State.Terminated).NotTo(BeNil())
 		Expect(cs.State.Terminated.ExitCode).To(BeZero())
@@ -390,14 +390,4 @@ func kubectl(args ...string) string {
 	}
 	Expect(err).NotTo(HaveOccurred(), "kubectl %v", args)
 	return string(out)
-}
-
-// nodeIP is the address the agent advertises: loopback on kwok, where the
-// API server runs on this host, and the host's address on the kind network
-// on kind, where the API server runs in a container.
-func nodeIP(ag *agenttest.Agent) string {
-	if ag.NodeIP != "" {
-		return ag.NodeIP
-	}
-	return "127.0.0.1"
 }
