@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -39,30 +40,14 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
-	if o.Out == nil {
-		o.Out = os.Stdout
-	}
-	if o.PodSets == 0 {
-		o.PodSets = 1000
-	}
-	if o.Replicas == 0 {
-		o.Replicas = 3
-	}
-	if o.QPS == 0 {
-		o.QPS = 200
-	}
-	if o.Burst == 0 {
-		o.Burst = 400
-	}
-	if o.MaxConcurrent == 0 {
-		o.MaxConcurrent = 8
-	}
-	if o.Workers == 0 {
-		o.Workers = 16
-	}
-	if o.Timeout == 0 {
-		o.Timeout = 15 * time.Minute
-	}
+	o.Out = cmp.Or[io.Writer](o.Out, os.Stdout)
+	o.PodSets = cmp.Or(o.PodSets, 1000)
+	o.Replicas = cmp.Or(o.Replicas, 3)
+	o.QPS = cmp.Or(o.QPS, 200)
+	o.Burst = cmp.Or(o.Burst, 400)
+	o.MaxConcurrent = cmp.Or(o.MaxConcurrent, 8)
+	o.Workers = cmp.Or(o.Workers, 16)
+	o.Timeout = cmp.Or(o.Timeout, 15*time.Minute)
 }
 
 // Result holds the figures of one run.

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -44,21 +45,11 @@ type ChaosOptions struct {
 }
 
 func (o *ChaosOptions) defaults() {
-	if o.Out == nil {
-		o.Out = os.Stdout
-	}
-	if o.PodSets == 0 {
-		o.PodSets = 200
-	}
-	if o.Kills == 0 {
-		o.Kills = 10
-	}
-	if o.Seed == 0 {
-		o.Seed = uint64(time.Now().UnixNano())
-	}
-	if o.Timeout == 0 {
-		o.Timeout = 10 * time.Minute
-	}
+	o.Out = cmp.Or[io.Writer](o.Out, os.Stdout)
+	o.PodSets = cmp.Or(o.PodSets, 200)
+	o.Kills = cmp.Or(o.Kills, 10)
+	o.Seed = cmp.Or(o.Seed, uint64(time.Now().UnixNano()))
+	o.Timeout = cmp.Or(o.Timeout, 10*time.Minute)
 }
 
 // ChaosPhase is what happened in one phase of a chaos run.
