@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -439,6 +440,14 @@ func (p *Provider) Down(ctx context.Context) error {
 	}
 	p.logf("deleted %s cluster %q", p.o.provider, p.o.name)
 	return nil
+}
+
+// IsKindNode reports whether kind made node n: it carries kind's provider
+// ID, kind://ENGINE/CLUSTER/NODE, whether or not the harness created the
+// cluster.
+func IsKindNode(n *corev1.Node) bool {
+	_, ok := kind.ParseProviderID(n.Spec.ProviderID)
+	return ok
 }
 
 // HostIP is the address of this machine that the cluster's nodes and API

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
@@ -285,5 +286,22 @@ func TestLoadImageOnlyWhereContainersRun(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestIsKindNode(t *testing.T) {
+	for _, tt := range []struct {
+		providerID string
+		want       bool
+	}{
+		{"kind://docker/mine/mine-control-plane", true},
+		{"", false},
+		{"aws:///eu-west-1a/i-0123", false},
+		{"kind://docker/mine", false},
+	} {
+		n := &corev1.Node{Spec: corev1.NodeSpec{ProviderID: tt.providerID}}
+		if got := IsKindNode(n); got != tt.want {
+			t.Errorf("IsKindNode(%q) = %v, want %v", tt.providerID, got, tt.want)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
 	"github.com/kubeworkshop/kubeworkshop/harness/workload"
 )
 
@@ -108,7 +109,7 @@ func RunsRealPods(n corev1.Node) bool {
 }
 
 // OnKind reports whether the cluster's nodes are kind's node containers:
-// some node carries kind's provider ID (kind://ENGINE/CLUSTER/NODE). That
+// some node carries kind's provider ID (cluster.IsKindNode). That
 // holds for the kind clusters the harness creates and for a kind cluster
 // used with CLUSTER_PROVIDER=existing.
 func (s *Suite) OnKind(ctx context.Context) bool {
@@ -117,5 +118,5 @@ func (s *Suite) OnKind(ctx context.Context) bool {
 	if err != nil {
 		ginkgo.Fail(fmt.Sprintf("list nodes: %v", err))
 	}
-	return slices.ContainsFunc(nodes.Items, func(n corev1.Node) bool { return strings.HasPrefix(n.Spec.ProviderID, "kind://") })
+	return slices.ContainsFunc(nodes.Items, func(n corev1.Node) bool { return cluster.IsKindNode(&n) })
 }
