@@ -3,14 +3,16 @@ package bench
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/kubeworkshop/kubeworkshop/harness/measure"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
@@ -76,36 +78,36 @@ func TestCleanDeletesTheNamespaces(t *testing.T) {
 	}
 }
 
-func TestRunMeasured(t *testing.T) {
-	// The child prints its lines, then waits on a FIFO that is closed only
-	// once its memory has been sampled: however loaded the machine, it
-	// cannot exit before the first sample.
-	fifo := filepath.Join(t.TempDir(), "release")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	afterFirstSample = func() {
-		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-		if err != nil {
+// holdUntilSampled makes every child RunMeasured starts in this test
+// measurable however loaded the machine: a script ending in `$hold` waits
+// until its memory has been sampled, which RunMeasured marks by creating a
+// file named after the child's PID. A child that exited first would have no
+// VmHWM left to read.
+func holdUntilSampled(t *testing.T) (hold string) {
+	dir := t.TempDir()
+	afterFirstSample = func(pid int) {
+		if err := os.WriteFile(filepath.Join(dir, strconv.Itoa(pid)), nil, 0o600); err != nil {
 			t.Error(err)
-			return
 		}
-		_ = f.Close()
 	}
 	t.Cleanup(func() { afterFirstSample = nil })
+	return fmt.Sprintf(`until [ -e %s/$$ ]; do sleep 0.01; done`, dir)
+}
+
+func TestRunMeasured(t *testing.T) {
+	hold := holdUntilSampled(t)
 	// Were no sample ever taken, the child would wait for ever: a generous
 	// bound turns that into a failure.
 	bounded, stop := context.WithTimeout(t.Context(), time.Minute)
 	defer stop()
-	m, err := RunMeasured(bounded, []string{"sh", "-c", `seq 7; cat "$0" >/dev/null`, fifo}, &bytes.Buffer{})
+	m, err := RunMeasured(bounded, []string{"sh", "-c", "seq 7; " + hold}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	afterFirstSample = nil
 	if m.Lines != 7 || m.PeakRSS <= 0 || m.Wall <= 0 {
 		t.Errorf("got %+v, want 7 lines and a positive RSS and wall time", m)
 	}
-	if _, err := RunMeasured(t.Context(), []string{"sh", "-c", "exit 3"}, &bytes.Buffer{}); err == nil {
+	if _, err := RunMeasured(bounded, []string{"sh", "-c", hold + "; exit 3"}, &bytes.Buffer{}); err == nil {
 		t.Error("a failing command was measured as a success")
 	}
 	ctx, cancel := context.WithCancel(t.Context())
@@ -115,15 +117,29 @@ func TestRunMeasured(t *testing.T) {
 	}
 }
 
+func TestRunMeasuredSaysWhenACommandIsTooShortToSample(t *testing.T) {
+	// No reading is ever had, which is what a command that exits before the
+	// first sample looks like.
+	peakRSS = func(int) (int64, error) { return 0, errors.New("no such process") }
+	t.Cleanup(func() { peakRSS = measure.PeakRSS })
+	_, err := RunMeasured(t.Context(), []string{"true"}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "measure a command that runs longer") {
+		t.Errorf("want the too-short error, got %v", err)
+	}
+}
+
 func TestCompareRefusesAChangingCluster(t *testing.T) {
+	hold := holdUntilSampled(t)
+	bounded, stop := context.WithTimeout(t.Context(), time.Minute)
+	defer stop()
 	dir := t.TempDir()
 	// Each run prints one line more than the previous one.
-	script := fmt.Sprintf(`n=$(cat %[1]s/n 2>/dev/null || echo 3); seq $n; echo $((n+1)) > %[1]s/n`, dir)
-	_, err := Compare(t.Context(), []Contender{{"growing", []string{"sh", "-c", script}}}, 2, &bytes.Buffer{})
+	script := fmt.Sprintf(`n=$(cat %[1]s/n 2>/dev/null || echo 3); seq $n; echo $((n+1)) > %[1]s/n; %[2]s`, dir, hold)
+	_, err := Compare(bounded, []Contender{{"growing", []string{"sh", "-c", script}}}, 2, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "the cluster changed") {
 		t.Fatalf("want the changed-cluster error, got %v", err)
 	}
-	res, err := Compare(t.Context(), []Contender{{"steady", []string{"sh", "-c", "seq 4"}}}, 2, &bytes.Buffer{})
+	res, err := Compare(bounded, []Contender{{"steady", []string{"sh", "-c", "seq 4; " + hold}}}, 2, &bytes.Buffer{})
 	if err != nil || len(res) != 1 || res[0].Lines != 4 {
 		t.Fatalf("Compare = %+v, %v", res, err)
 	}

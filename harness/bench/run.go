@@ -12,10 +12,14 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 )
 
-// afterFirstSample, when set by a test, runs once the child's memory has been
-// sampled for the first time, so a test's child can wait for it before it
-// exits.
-var afterFirstSample func()
+// afterFirstSample, when set by a test, runs with the child's PID once its
+// memory has been sampled for the first time, so a test's child can wait for
+// that before it exits.
+var afterFirstSample func(pid int)
+
+// peakRSS reads a process's high-water mark; a test replaces it to see what
+// RunMeasured says when it gets no reading.
+var peakRSS = measure.PeakRSS
 
 // Measurement is what one measured run of a command saw.
 type Measurement struct {
@@ -47,14 +51,14 @@ func RunMeasured(ctx context.Context, argv []string, log io.Writer) (Measurement
 	var mu sync.Mutex
 	var peak int64
 	sample := func() {
-		hwm, _ := measure.PeakRSS(cmd.Process.Pid)
+		hwm, _ := peakRSS(cmd.Process.Pid)
 		mu.Lock()
 		defer mu.Unlock()
 		if hwm <= peak {
 			return
 		}
 		if peak == 0 && afterFirstSample != nil {
-			afterFirstSample()
+			afterFirstSample(cmd.Process.Pid)
 		}
 		peak = hwm
 	}
