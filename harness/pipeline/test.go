@@ -12,6 +12,7 @@ import (
 
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
 	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 )
 
 // E2ETag is the build tag of e2e suites.
@@ -115,13 +116,27 @@ const RaceEnv = "TEST_RACE"
 // UnitTests runs every test that needs no cluster: go test ./... without
 // the e2e tag (envtest suites included), with the race detector when race
 // is true.
+//
+// A test binary stopped by Ctrl-C runs no cleanup, and the envtest control
+// plane it started (etcd and kube-apiserver, each in a process group of its
+// own) would outlive it. Such processes are caught (proc.CatchOrphans) and
+// whatever the tests left running is stopped when they end, passed or not.
 func (r *Runner) UnitTests(ctx context.Context, race bool) error {
+	args := []string{"./..."}
 	if race {
-		r.Logf("unit tests: go test -race ./...")
-		return r.gotestsum(ctx, nil, "unit", "-race", "./...")
+		args = []string{"-race", "./..."}
 	}
-	r.Logf("unit tests: go test ./...")
-	return r.gotestsum(ctx, nil, "unit", "./...")
+	r.Logf("unit tests: go test %s", strings.Join(args, " "))
+	release, err := proc.CatchOrphans(proc.DefaultGrace)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if left := release(); len(left) > 0 {
+			r.Logf("stopped what the unit tests left running: %s", strings.Join(left, ", "))
+		}
+	}()
+	return r.gotestsum(ctx, nil, "unit", args...)
 }
 
 func (r *Runner) gotestsum(ctx context.Context, env []string, name string, args ...string) error {
