@@ -49,6 +49,7 @@ func main() {
 		os.Setenv("MAGEFILE_HASHFAST", "1")
 	}
 	os.Setenv(nestedEnv, "1")
+	os.Setenv("GOFLAGS", withTrimpath(os.Getenv("GOFLAGS")))
 	// Two runs started at once from two terminals compile one at a time:
 	// the lock is held until the compiled magefile runs. -keep stops mage
 	// from deleting its generated main file when a run ends, which would
@@ -77,6 +78,21 @@ func main() {
 		}
 	}()
 	os.Exit(mage.Main())
+}
+
+// withTrimpath adds -trimpath to a GOFLAGS value that lacks it. The pinned
+// binaries are built with -trimpath, and Go's build cache keys every
+// compiled package on that flag: with it everywhere — the magefile, the
+// pinned binaries, the unit and e2e test binaries, the demos a target runs —
+// client-go and the rest of the Kubernetes libraries are compiled once on a
+// first run, not once per flag setting.
+func withTrimpath(goflags string) string {
+	for _, f := range strings.Fields(goflags) {
+		if f == "-trimpath" || f == "--trimpath" || f == "-trimpath=true" || f == "--trimpath=true" {
+			return goflags
+		}
+	}
+	return strings.TrimSpace("-trimpath " + goflags)
 }
 
 // lockCompile takes an exclusive lock on magefiles/.compile.lock in this
