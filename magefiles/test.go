@@ -11,6 +11,7 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
 	"github.com/kubeworkshop/kubeworkshop/harness/pipeline"
 )
@@ -21,7 +22,9 @@ func Test(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	mg.CtxDeps(ctx, Tools) // envtest suites among the unit tests need the binaries
+	if err := ensureBinaries(ctx, binaries.WithOnly(pipeline.TestBinaries(p)...)); err != nil {
+		return err
+	}
 	mg.Deps(Slides.Check)
 	if note := slidesBrowserSkipNote(); note != "" {
 		fmt.Fprintln(os.Stderr, note)

@@ -13,8 +13,14 @@ import (
 
 // Tools builds the pinned cluster binaries (kube-apiserver, etcd, kwok, kind, ...) that are missing or corrupt in the per-user cache.
 func Tools(ctx context.Context) error {
+	return ensureBinaries(ctx, binaries.WithRepair(true))
+}
+
+// ensureBinaries builds the pinned binaries opts select that are missing and
+// says where they are.
+func ensureBinaries(ctx context.Context, opts ...binaries.Option) error {
 	start := time.Now()
-	set, err := binaries.Ensure(ctx, binaries.WithProgress(os.Stderr), binaries.WithRepair(true))
+	set, err := binaries.Ensure(ctx, append(opts, binaries.WithProgress(os.Stderr))...)
 	if err != nil {
 		return err
 	}

@@ -467,6 +467,11 @@ func (p *Provider) HostIP(ctx context.Context) (string, error) {
 // nodes are out of reach). Ask before building an image.
 func (p *Provider) LoadsImages() error { return p.b.LoadsImages() }
 
+// Binaries names the pinned binaries (harness/binaries) the provider runs on
+// this machine; a kwok cluster's control plane, nothing for kind or an
+// existing cluster.
+func (p *Provider) Binaries() []string { return p.b.Binaries() }
+
 // LoadImage loads an image tarball (docker-archive or OCI layout) into the
 // container runtime of every node, so pods use its names without a
 // registry; with an imagePullPolicy of IfNotPresent or Never nothing is

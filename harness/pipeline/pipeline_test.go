@@ -4,8 +4,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
+	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
 )
 
 func write(t *testing.T, path, content string) {
@@ -148,5 +152,30 @@ func TestLintIgnoresMagesGeneratedMainfile(t *testing.T) {
 	}
 	if withoutGenerated("magefiles/mage_output_file.go\n") != "" {
 		t.Error("the generated main file alone must leave nothing to report")
+	}
+}
+
+func TestTestBinariesBuildsOnlyWhatTheProviderRuns(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		provider string
+		want     []string
+	}{
+		{cluster.Kwok, []string{binaries.KubeAPIServer, binaries.Etcd, binaries.Kubectl, binaries.Kwokctl, binaries.Kwok, binaries.KubeControllerManager, binaries.KubeScheduler}},
+		{cluster.Kind, []string{binaries.KubeAPIServer, binaries.Etcd, binaries.Kubectl}},
+		{cluster.Existing, []string{binaries.KubeAPIServer, binaries.Etcd, binaries.Kubectl}},
+	} {
+		t.Run(tc.provider, func(t *testing.T) {
+			p, err := cluster.New(cluster.WithProvider(tc.provider), cluster.WithRepoDir(root), cluster.WithCacheDir(t.TempDir()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := TestBinaries(p); !slices.Equal(got, tc.want) {
+				t.Errorf("TestBinaries = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

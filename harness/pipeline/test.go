@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
 	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
 	"github.com/kubeworkshop/kubeworkshop/harness/proc"
@@ -112,6 +114,21 @@ func SelectSuites(all []Suite, want string) ([]Suite, error) {
 // RaceEnv is the environment variable that turns on the race detector for
 // the unit tests (TEST_RACE=1); CI sets it, so a data race fails CI.
 const RaceEnv = "TEST_RACE"
+
+// TestBinaries names the pinned binaries `go tool mage test` needs, so that
+// it builds them in one go before the first test: kube-apiserver and etcd
+// for the envtest suites among the unit tests, kubectl for the e2e suites,
+// and what the provider runs on this machine. Nothing else is built: kind,
+// for example, on first use (`go tool mage bin`).
+func TestBinaries(p *cluster.Provider) []string {
+	names := []string{binaries.KubeAPIServer, binaries.Etcd, binaries.Kubectl}
+	for _, n := range p.Binaries() {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names
+}
 
 // UnitTests runs every test that needs no cluster: go test ./... without
 // the e2e tag (envtest suites included), with the race detector when race

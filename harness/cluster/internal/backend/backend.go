@@ -47,6 +47,10 @@ type Backend interface {
 	// CreateAllowance is the extra time creation may take on top of the
 	// readiness timeout (kind may have to start containers).
 	CreateAllowance() time.Duration
+	// Binaries names the pinned binaries (harness/binaries) the backend
+	// runs on this machine, so that a caller can build them in one go
+	// before it needs them; none for a backend that runs no host process.
+	Binaries() []string
 	// Check reports a fault the backend sees directly, without the API
 	// server: a control-plane process that has exited, with its last log
 	// lines. Waits poll it so a dead component fails them at once. Nil

@@ -126,6 +126,9 @@ func (b *Backend) kindEngine(ctx context.Context) (string, error) {
 // RunsNode implements backend.Backend: every node of the user's cluster counts.
 func (b *Backend) RunsNode(*corev1.Node) bool { return true }
 
+// Binaries implements backend.Backend: the cluster runs elsewhere.
+func (b *Backend) Binaries() []string { return nil }
+
 // LoadsImages implements backend.Backend: the workshop cannot reach the
 // container runtime of a cluster it did not create.
 func (b *Backend) LoadsImages() error {

@@ -419,6 +419,10 @@ func (b *Backend) RunsNode(n *corev1.Node) bool {
 // LoadsImages implements backend.Backend: kind's nodes run containerd.
 func (b *Backend) LoadsImages() error { return nil }
 
+// Binaries implements backend.Backend: kind runs as a library here, and the
+// cluster in containers from the node image.
+func (b *Backend) Binaries() []string { return nil }
+
 // LoadImage implements backend.Backend: the archive is imported into the
 // containerd of every node of the cluster, as `kind load image-archive`
 // does.

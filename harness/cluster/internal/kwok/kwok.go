@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,12 +81,20 @@ func (b *Backend) Exists(context.Context) (bool, error) {
 	return err == nil, err
 }
 
+// binaryNames are the pinned binaries a kwok cluster runs: kwokctl and the
+// control plane it starts.
+var binaryNames = []string{binaries.Kwokctl, binaries.Kwok, binaries.Etcd,
+	binaries.KubeAPIServer, binaries.KubeControllerManager, binaries.KubeScheduler}
+
+// Binaries implements backend.Backend.
+func (b *Backend) Binaries() []string { return slices.Clone(binaryNames) }
+
 // Create implements backend.Backend. The components' ports come from the
 // machine-wide registry (harness/cluster/internal/ports), so that clusters
 // created at the same moment never share one, and creation fails as soon
 // as a component exits, with its last log lines.
 func (b *Backend) Create(ctx context.Context, opts backend.CreateOptions) error {
-	set, err := b.bins(ctx)
+	set, err := b.bins(ctx, binaryNames...)
 	if err != nil {
 		return err
 	}
