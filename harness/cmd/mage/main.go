@@ -58,9 +58,15 @@ func main() {
 	if os.Getenv("MAGEFILE_HASHFAST") == "" {
 		os.Args = append([]string{os.Args[0], "-keep"}, os.Args[1:]...)
 		// The lock also ends with this process (os.Exit runs no defers).
+		compiled := make(chan struct{})
+		go func() {
+			waitForCompiledChild()
+			close(compiled)
+		}()
+		go noticeSlowCompile(compiled)
 		if unlock, err := lockCompile(); err == nil {
 			go func() {
-				waitForCompiledChild()
+				<-compiled
 				unlock()
 			}()
 		}
@@ -78,6 +84,21 @@ func main() {
 		}
 	}()
 	os.Exit(mage.Main())
+}
+
+// slowCompile is how long compiling the magefiles may take before the
+// wrapper says what is going on: a warm compile takes well under a second,
+// a first one a minute or two, during which mage prints nothing.
+const slowCompile = 2 * time.Second
+
+// noticeSlowCompile says, once, that the magefiles are being compiled if
+// compiled is not closed within slowCompile.
+func noticeSlowCompile(compiled <-chan struct{}) {
+	select {
+	case <-compiled:
+	case <-time.After(slowCompile):
+		fmt.Fprintln(os.Stderr, "mage: compiling the magefiles and the harness they import (a first run takes a minute or two; later runs reuse Go's build cache)")
+	}
 }
 
 // withTrimpath adds -trimpath to a GOFLAGS value that lacks it. The pinned
