@@ -53,7 +53,7 @@ func (r *Runner) Soak(ctx context.Context, p *cluster.Provider, suites []Suite, 
 	}
 	for run := 1; run <= count; run++ {
 		start := time.Now()
-		artifacts := filepath.Join(r.Root, "_artifacts", "soak", fmt.Sprintf("run-%d", run))
+		artifacts := filepath.Join(r.artifacts(), "soak", fmt.Sprintf("run-%d", run))
 		outcome, err := r.soakRun(ctx, p, pkgs, artifacts)
 		if ctx.Err() != nil {
 			return results, ctx.Err()
@@ -90,7 +90,7 @@ func (r *Runner) Soak(ctx context.Context, p *cluster.Provider, suites []Suite, 
 	}
 	for _, res := range results {
 		if res.Failed > 0 {
-			return results, fmt.Errorf("%s failed in runs %v of %d (state dumps under _artifacts/soak/)", res.Suite, res.Failures, count)
+			return results, fmt.Errorf("%s failed in runs %v of %d (state dumps under %s)", res.Suite, res.Failures, count, filepath.Join(r.artifacts(), "soak"))
 		}
 	}
 	return results, nil

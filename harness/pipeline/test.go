@@ -156,8 +156,19 @@ func (r *Runner) UnitTests(ctx context.Context, race bool) error {
 	return r.gotestsum(ctx, nil, "unit", args...)
 }
 
+// artifacts is where test reports, failure dumps and cluster logs go:
+// $KUBEWORKSHOP_ARTIFACTS (e2e.ArtifactsEnv) if set, so that a run nested
+// in another (the lifecycle specs run targets) keeps its reports apart,
+// else _artifacts/ at the repository root.
+func (r *Runner) artifacts() string {
+	if d := os.Getenv(e2e.ArtifactsEnv); d != "" {
+		return d
+	}
+	return filepath.Join(r.Root, "_artifacts")
+}
+
 func (r *Runner) gotestsum(ctx context.Context, env []string, name string, args ...string) error {
-	junit := filepath.Join(r.Root, "_artifacts", "junit-"+name+".xml")
+	junit := filepath.Join(r.artifacts(), "junit-"+name+".xml")
 	if err := os.MkdirAll(filepath.Dir(junit), 0o755); err != nil {
 		return err
 	}
@@ -190,7 +201,7 @@ func (r *Runner) E2E(ctx context.Context, p *cluster.Provider, suites []Suite) (
 		if ctx.Err() == nil {
 			r.exportLogs(ctx, p)
 		}
-		return fmt.Errorf("e2e suites failed (state dumps of failed specs are under _artifacts/): %w", err)
+		return fmt.Errorf("e2e suites failed (state dumps of failed specs are under %s): %w", r.artifacts(), err)
 	}
 	return nil
 }
@@ -199,7 +210,7 @@ func (r *Runner) E2E(ctx context.Context, p *cluster.Provider, suites []Suite) (
 // before a cluster this run created is deleted. Providers without logs
 // (existing) are skipped quietly.
 func (r *Runner) exportLogs(ctx context.Context, p *cluster.Provider) {
-	dir := filepath.Join(r.Root, "_artifacts", "cluster-logs")
+	dir := filepath.Join(r.artifacts(), "cluster-logs")
 	if err := p.ExportLogs(ctx, dir); err != nil {
 		if !errors.Is(err, cluster.ErrUnsupported) {
 			r.Logf("could not export the cluster's logs: %v", err)

@@ -24,6 +24,7 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/ops"
 	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
+	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
 	"github.com/kubeworkshop/kubeworkshop/harness/exposure"
 	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
@@ -55,7 +56,10 @@ func start(t *testing.T, name string, env ...string) *target {
 	mark := fmt.Sprintf("%s-%d", strings.NewReplacer(":", "-").Replace(name), time.Now().UnixNano())
 	cmd := exec.Command("go", "tool", "mage", name)
 	cmd.Dir = root
-	cmd.Env = append(append(os.Environ(), markEnv+"="+mark), env...)
+	// Its reports and failure dumps go beside this suite's, not over the
+	// outer run's (an interrupted unit stage would replace junit-unit.xml).
+	artifacts := filepath.Join(e2e.ArtifactsDir(), "lifecycle", mark)
+	cmd.Env = append(append(os.Environ(), markEnv+"="+mark, e2e.ArtifactsEnv+"="+artifacts), env...)
 	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -175,6 +179,28 @@ func TestSlidesServeStopsOnAnySignal(t *testing.T) {
 			}
 		})
 	}
+}
+
+// command is the name of pid's executable, from /proc.
+func command(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return strings.TrimSpace(string(b))
+}
+
+func TestUnitTestsLeaveNoEnvtestOnSIGTERM(t *testing.T) {
+	// The operator's unit tests start envtest control planes: etcd and
+	// kube-apiserver, each in a process group of its own, which a test
+	// binary stopped by a signal does not stop.
+	tg := start(t, "test")
+	eventually(t, 5*time.Minute, "an envtest etcd of the unit tests runs", func() bool {
+		for _, pid := range tg.processes() {
+			if command(pid) == "etcd" {
+				return true
+			}
+		}
+		return false
+	})
+	tg.stop(syscall.SIGTERM, nil)
 }
 
 // requireKwok skips tests that create kwok clusters of their own.
