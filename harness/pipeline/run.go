@@ -58,11 +58,24 @@ func (r *Runner) command(ctx context.Context, env []string, name string, args ..
 
 // Run runs a command to completion and names it in the error.
 func (r *Runner) Run(ctx context.Context, env []string, name string, args ...string) error {
-	if err := r.command(ctx, env, name, args...).Run(); err != nil {
+	return r.run(ctx, r.command(ctx, env, name, args...), nil)
+}
+
+// run runs cmd, a command made by command, to completion and names it in
+// the error by its arguments as they were before wrap, if any, changed
+// them.
+func (r *Runner) run(ctx context.Context, cmd *exec.Cmd, wrap func(*exec.Cmd) error) error {
+	what := strings.Join(cmd.Args, " ")
+	if wrap != nil {
+		if err := wrap(cmd); err != nil {
+			return err
+		}
+	}
+	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -136,24 +137,19 @@ func TestBinaries(p *cluster.Provider) []string {
 //
 // A test binary stopped by Ctrl-C runs no cleanup, and the envtest control
 // plane it started (etcd and kube-apiserver, each in a process group of its
-// own) would outlive it. Such processes are caught (proc.CatchOrphans) and
-// whatever the tests left running is stopped when they end, passed or not.
+// own) would outlive it: go test runs under a reaper (proc.UnderReaper),
+// which stops whatever the tests left running when they end, passed or not.
 func (r *Runner) UnitTests(ctx context.Context, race bool) error {
 	args := []string{"./..."}
 	if race {
 		args = []string{"-race", "./..."}
 	}
 	r.Logf("unit tests: go test %s", strings.Join(args, " "))
-	release, err := proc.CatchOrphans(proc.DefaultGrace)
+	cmd, err := r.gotestsum(ctx, nil, "unit", args...)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if left := release(); len(left) > 0 {
-			r.Logf("stopped what the unit tests left running: %s", strings.Join(left, ", "))
-		}
-	}()
-	return r.gotestsum(ctx, nil, "unit", args...)
+	return r.run(ctx, cmd, proc.UnderReaper)
 }
 
 // artifacts is where test reports, failure dumps and cluster logs go:
@@ -167,13 +163,15 @@ func (r *Runner) artifacts() string {
 	return filepath.Join(r.Root, "_artifacts")
 }
 
-func (r *Runner) gotestsum(ctx context.Context, env []string, name string, args ...string) error {
+// gotestsum builds the command that runs go test through gotestsum, with
+// a junit report named after name.
+func (r *Runner) gotestsum(ctx context.Context, env []string, name string, args ...string) (*exec.Cmd, error) {
 	junit := filepath.Join(r.artifacts(), "junit-"+name+".xml")
 	if err := os.MkdirAll(filepath.Dir(junit), 0o755); err != nil {
-		return err
+		return nil, err
 	}
 	gargs := append([]string{"tool", "gotestsum", "--format", "pkgname-and-test-fails", "--junitfile", junit, "--"}, args...)
-	return r.Run(ctx, env, "go", gargs...)
+	return r.command(ctx, env, "go", gargs...), nil
 }
 
 // E2E runs the given suites against the cluster of p, bringing it up when
@@ -197,7 +195,11 @@ func (r *Runner) E2E(ctx context.Context, p *cluster.Provider, suites []Suite) (
 	r.Logf("e2e suites: %s", strings.Join(names, ", "))
 	env := []string{e2e.KubeconfigEnv + "=" + p.KubeconfigPath()}
 	args := append([]string{"-tags", E2ETag, "-count=1", "-timeout", "30m"}, pkgs...)
-	if err := r.gotestsum(ctx, env, "e2e", args...); err != nil {
+	cmd, err := r.gotestsum(ctx, env, "e2e", args...)
+	if err != nil {
+		return err
+	}
+	if err := r.run(ctx, cmd, nil); err != nil {
 		if ctx.Err() == nil {
 			r.exportLogs(ctx, p)
 		}

@@ -3,8 +3,8 @@
 package proc
 
 import (
+	"os/exec"
 	"syscall"
-	"time"
 )
 
 func sysProcAttr(syscall.Signal) *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
@@ -21,5 +21,5 @@ func Children(int) []int { return nil }
 // Alive reports whether signal 0 reaches pid where /proc is not available.
 func Alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
 
-// CatchOrphans catches nothing where subreapers do not exist.
-func CatchOrphans(time.Duration) (func() []string, error) { return func() []string { return nil }, nil }
+// UnderReaper leaves cmd as it is where subreapers do not exist.
+func UnderReaper(*exec.Cmd) error { return nil }

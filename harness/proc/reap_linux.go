@@ -1,8 +1,11 @@
 package proc
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,35 +15,123 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// CatchOrphans makes this process the subreaper of its descendants (Linux's
-// PR_SET_CHILD_SUBREAPER) until release is called: a process that a child
-// leaves behind in a group of its own — envtest's etcd when a test binary is
-// stopped by Ctrl-C — becomes this process's child instead of init's.
-// release stops each child found then that was not a child before (SIGTERM
-// to its group when it leads one, SIGKILL once grace has passed), reaps it,
-// ends the subreaping and returns what it stopped, as "name (pid)".
-//
-// Use it around commands that should leave nothing running, while nothing
-// else in this process starts children: a cluster's components, which
-// kwokctl leaves running on purpose, must not be caught.
-func CatchOrphans(grace time.Duration) (release func() []string, err error) {
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		return nil, fmt.Errorf("become child subreaper: %w", err)
+// reaperEnv starts a copy of a program that imports this package in the
+// role of a reaper (see UnderReaper) instead of its own main.
+const reaperEnv = "KUBEWORKSHOP_PROC_REAPER"
+
+// reaperGrace is how long what a command left running gets between SIGTERM
+// and SIGKILL. It is short so that the reaper is done before the stop
+// policy of the group it runs in kills it too.
+const reaperGrace = time.Second
+
+func init() {
+	if os.Getenv(reaperEnv) != "" {
+		os.Exit(serveReaper(os.Args[1:]))
 	}
-	before := Children(os.Getpid())
-	return func() []string {
-		var left []int
-		var names []string
-		for _, pid := range Children(os.Getpid()) {
-			if !slices.Contains(before, pid) {
-				left = append(left, pid)
-				names = append(names, fmt.Sprintf("%s (%d)", command(pid), pid))
+}
+
+// UnderReaper makes cmd, not yet started, run under a reaper: a copy of
+// this executable that becomes the subreaper of the command's descendants
+// (Linux's PR_SET_CHILD_SUBREAPER), reaps each of them as it exits, and,
+// once the command has exited, stops what it left running (SIGTERM, SIGKILL
+// after a second), says what that was on stderr, and exits with the
+// command's status.
+//
+// That catches the processes a command loses track of: envtest starts etcd
+// and kube-apiserver in process groups of their own, and a test binary
+// stopped by Ctrl-C runs no cleanup, so without a reaper they outlive it,
+// re-parented to init. The reaper ignores stop signals itself (they reach
+// the command through its process group) unless its parent is gone, when
+// it passes them on.
+func UnderReaper(cmd *exec.Cmd) error {
+	if cmd.Process != nil {
+		return errors.New("UnderReaper: the command has already started")
+	}
+	if cmd.Err != nil {
+		return cmd.Err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find this executable to run a reaper: %w", err)
+	}
+	cmd.Args = append([]string{exe, cmd.Path}, cmd.Args[1:]...)
+	cmd.Path = exe
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(slices.Clone(cmd.Env), reaperEnv+"=1")
+	return nil
+}
+
+// serveReaper is the reaper's main: it runs argv and returns the exit code.
+func serveReaper(argv []string) int {
+	if len(argv) == 0 {
+		fmt.Fprintln(os.Stderr, "reaper: no command given")
+		return 2
+	}
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		fmt.Fprintf(os.Stderr, "reaper: become child subreaper: %v\n", err)
+		return 2
+	}
+	parent := os.Getppid()
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, Signals...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, reaperEnv+"=") })
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGINT}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "reaper: %v\n", err)
+		return 127
+	}
+	go func() {
+		for sig := range sigs {
+			if os.Getppid() != parent { // the stop came from the parent-death signal
+				_ = cmd.Process.Signal(sig)
 			}
 		}
-		stopAll(left, grace)
-		_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
-		return names
-	}, nil
+	}()
+	code := -1
+	for code < 0 {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "reaper: wait: %v\n", err)
+			return 2
+		}
+		if pid == cmd.Process.Pid {
+			code = ws.ExitStatus()
+			if ws.Signaled() {
+				code = 128 + int(ws.Signal())
+			}
+		}
+	}
+	// Everything still a child of the reaper was left behind. Stopping it
+	// may orphan its own children in turn: repeat until none is left.
+	var stopped []string
+	for range 5 {
+		left := Children(os.Getpid())
+		if len(left) == 0 {
+			break
+		}
+		for _, pid := range left {
+			stopped = append(stopped, fmt.Sprintf("%s (%d)", command(pid), pid))
+		}
+		stopAll(left, reaperGrace)
+	}
+	if len(stopped) > 0 {
+		fmt.Fprintf(os.Stderr, "==> stopped what %s left running: %s\n", describe(argv), strings.Join(stopped, ", "))
+	}
+	return code
+}
+
+// describe names a command by its program and first two arguments.
+func describe(argv []string) string {
+	words := append([]string{argv[0][strings.LastIndexByte(argv[0], '/')+1:]}, argv[1:min(3, len(argv))]...)
+	return strings.Join(words, " ")
 }
 
 // stopAll sends SIGTERM to each pid's group (or the pid alone when it leads

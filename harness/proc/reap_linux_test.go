@@ -1,73 +1,76 @@
 package proc_test
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
-	"time"
 
 	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 )
 
-// parent reads pid's parent from /proc/<pid>/stat (0 once it is gone).
-func parent(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	ppid, _ := strconv.Atoi(fields[1])
-	return ppid
-}
-
-func TestCatchOrphansStopsWhatAChildLeftBehind(t *testing.T) {
-	release, err := proc.CatchOrphans(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+func TestUnderReaperStopsWhatTheCommandLeftBehind(t *testing.T) {
 	// sh starts sleep as the leader of a session and group of its own, as
 	// envtest starts etcd, and exits without stopping it.
-	out, err := exec.Command("sh", "-c", "setsid sleep 300 >/dev/null 2>&1 & echo $!").Output()
-	if err != nil {
+	cmd := exec.Command("sh", "-c", "setsid sleep 300 >/dev/null 2>&1 & echo $!")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := proc.UnderReaper(cmd); err != nil {
 		t.Fatal(err)
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
 	if err != nil {
 		t.Fatalf("sh printed %q, want a pid", out)
 	}
-	t.Cleanup(func() { _ = exec.Command("kill", "-9", strconv.Itoa(pid)).Run() })
-	// The orphan is handed to this process, not to init.
-	for deadline := time.Now().Add(10 * time.Second); parent(pid) != os.Getpid(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("sleep %d has parent %d, want this process %d", pid, parent(pid), os.Getpid())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	got := release()
-	// Named by its command: setsid until it has run sleep.
-	if want := fmt.Sprintf(" (%d)", pid); !slices.ContainsFunc(got, func(s string) bool { return strings.HasSuffix(s, want) }) {
-		t.Errorf("release stopped %v, want process %d among them", got, pid)
-	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	// Stopped and reaped by the time the reaper has exited.
 	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); !os.IsNotExist(err) {
 		t.Errorf("sleep %d is still there (running or unreaped): %v", pid, err)
 	}
-	// Released, this process is no subreaper: the next orphan goes to init
-	// (or to a subreaper above this process).
-	out, err = exec.Command("sh", "-c", "setsid sleep 300 >/dev/null 2>&1 & echo $!").Output()
-	if err != nil {
+	if want := fmt.Sprintf("(%d)", pid); !strings.Contains(stderr.String(), "stopped what sh -c") || !strings.Contains(stderr.String(), want) {
+		t.Errorf("the reaper said %q, want it to name process %d", stderr.String(), pid)
+	}
+}
+
+func TestUnderReaperKeepsTheCommandsStatusAndReapsAtOnce(t *testing.T) {
+	// A grandchild orphaned (its parent, the inner sh, exits) and killed
+	// while the command still runs is reaped at once by the reaper, its new
+	// parent: no zombie is left for kill -0 to find. Exit 4 says one was.
+	script := `p=$(sh -c 'setsid sleep 300 >/dev/null 2>&1 & echo $!')
+kill -9 $p
+for i in $(seq 1000); do kill -0 $p 2>/dev/null || exit 3; sleep 0.01; done
+exit 4`
+	cmd := exec.Command("sh", "-c", script)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := proc.UnderReaper(cmd); err != nil {
 		t.Fatal(err)
 	}
-	next, _ := strconv.Atoi(strings.TrimSpace(string(out)))
-	t.Cleanup(func() { _ = exec.Command("kill", "-9", strconv.Itoa(next)).Run() })
-	for deadline := time.Now().Add(10 * time.Second); parent(next) == 0 || parent(next) == os.Getpid(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("sleep %d still has parent %d after release", next, parent(next))
-		}
-		time.Sleep(10 * time.Millisecond)
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Fatalf("got %v, want exit status 3 (stderr: %s)", err, stderr.String())
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("nothing was left running, but the reaper said %q", stderr.String())
+	}
+}
+
+func TestUnderReaperRefusesAStartedCommand(t *testing.T) {
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.UnderReaper(cmd); err == nil {
+		t.Error("a command that has run was accepted")
 	}
 }
