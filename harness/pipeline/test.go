@@ -8,8 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
@@ -194,7 +196,11 @@ func (r *Runner) E2E(ctx context.Context, p *cluster.Provider, suites []Suite) (
 	}
 	r.Logf("e2e suites: %s", strings.Join(names, ", "))
 	env := []string{e2e.KubeconfigEnv + "=" + p.KubeconfigPath()}
-	args := append([]string{"-tags", E2ETag, "-count=1", "-timeout", "30m"}, pkgs...)
+	// The suites mostly wait on the cluster, so more of them run at once
+	// than there are cores: the longest (the READMEs, three minutes) then
+	// starts at once instead of after the first two slots free up.
+	parallel := strconv.Itoa(max(4, runtime.NumCPU()))
+	args := append([]string{"-tags", E2ETag, "-count=1", "-timeout", "30m", "-p", parallel}, pkgs...)
 	cmd, err := r.gotestsum(ctx, env, "e2e", args...)
 	if err != nil {
 		return err
