@@ -334,6 +334,9 @@ func (p *Provider) Up(ctx context.Context) (created bool, err error) {
 		return false, err
 	}
 	p.logf("creating %s cluster %q ...", p.o.provider, p.o.name)
+	if err := p.b.Prepare(ctx); err != nil {
+		return false, fmt.Errorf("create %s cluster %q: %w", p.o.provider, p.o.name, err)
+	}
 	err = p.createAndWait(ctx)
 	if err != nil {
 		if ctx.Err() == nil {

@@ -51,6 +51,10 @@ type Backend interface {
 	// runs on this machine, so that a caller can build them in one go
 	// before it needs them; none for a backend that runs no host process.
 	Binaries() []string
+	// Prepare makes ready what Create needs and may take minutes to make,
+	// such as building the binaries on a first run. It runs before
+	// creation's deadline starts, so a cold build cannot eat it.
+	Prepare(ctx context.Context) error
 	// Check reports a fault the backend sees directly, without the API
 	// server: a control-plane process that has exited, with its last log
 	// lines. Waits poll it so a dead component fails them at once. Nil

@@ -129,6 +129,9 @@ func (b *Backend) RunsNode(*corev1.Node) bool { return true }
 // Binaries implements backend.Backend: the cluster runs elsewhere.
 func (b *Backend) Binaries() []string { return nil }
 
+// Prepare implements backend.Backend: there is nothing to make.
+func (b *Backend) Prepare(context.Context) error { return nil }
+
 // LoadsImages implements backend.Backend: the workshop cannot reach the
 // container runtime of a cluster it did not create.
 func (b *Backend) LoadsImages() error {

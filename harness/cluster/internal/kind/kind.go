@@ -423,6 +423,10 @@ func (b *Backend) LoadsImages() error { return nil }
 // cluster in containers from the node image.
 func (b *Backend) Binaries() []string { return nil }
 
+// Prepare implements backend.Backend: the node image is built by
+// `go tool mage kind:image`, not here.
+func (b *Backend) Prepare(context.Context) error { return nil }
+
 // LoadImage implements backend.Backend: the archive is imported into the
 // containerd of every node of the cluster, as `kind load image-archive`
 // does.

@@ -89,6 +89,13 @@ var binaryNames = []string{binaries.Kwokctl, binaries.Kwok, binaries.Etcd,
 // Binaries implements backend.Backend.
 func (b *Backend) Binaries() []string { return slices.Clone(binaryNames) }
 
+// Prepare implements backend.Backend: it builds the binaries the cluster
+// runs that are missing from the cache.
+func (b *Backend) Prepare(ctx context.Context) error {
+	_, err := b.bins(ctx, binaryNames...)
+	return err
+}
+
 // Create implements backend.Backend. The components' ports come from the
 // machine-wide registry (harness/cluster/internal/ports), so that clusters
 // created at the same moment never share one, and creation fails as soon
