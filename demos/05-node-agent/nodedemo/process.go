@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -39,50 +38,12 @@ func Build(ctx context.Context, root, dir string, log io.Writer) (string, error)
 	return bin, nil
 }
 
-// Process is a node agent started by Start.
-type Process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-}
-
-// Start runs the agent binary with args; its output goes to log. The agent
-// runs in its own process group and gets SIGTERM if this process dies, so
-// it never outlives the demo.
-func Start(bin string, log io.Writer, args ...string) (*Process, error) {
-	cmd := proc.Command(context.Background(), bin, args...)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start the node agent: %w", err)
-	}
-	p := &Process{cmd: cmd, done: make(chan struct{})}
-	go func() { p.err = cmd.Wait(); close(p.done) }()
-	return p, nil
-}
-
-// Pid is the agent's process ID.
-func (p *Process) Pid() int { return p.cmd.Process.Pid }
-
-// Exited is closed when the agent has exited.
-func (p *Process) Exited() <-chan struct{} { return p.done }
-
-// Stop sends SIGTERM and waits for the agent to report its pods and exit;
-// after timeout it kills it. The error is the agent's, if it failed.
-func (p *Process) Stop(timeout time.Duration) error {
-	select {
-	case <-p.done:
-		return p.err
-	default:
-	}
-	_ = proc.StopGroup(p.cmd, syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return p.err
-	case <-time.After(timeout):
-		_ = proc.StopGroup(p.cmd, syscall.SIGKILL)
-		<-p.done
-		return fmt.Errorf("the node agent did not stop within %v after SIGTERM; killed it", timeout)
-	}
+// Start runs the agent binary with args in the background, its output
+// going to log. The agent runs in its own process group and gets SIGTERM if
+// this process dies, so it never outlives the demo; Stop sends SIGTERM and
+// waits for it to report its pods and exit.
+func Start(bin string, log io.Writer, args ...string) (*proc.Process, error) {
+	return proc.Start("node agent", bin, log, args...)
 }
 
 // FreePort asks the kernel for a free TCP port on loopback.

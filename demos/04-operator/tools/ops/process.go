@@ -2,7 +2,6 @@ package ops
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -41,11 +39,10 @@ func BuildOperator(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// Process is an operator running in the background.
+// Process is an operator running in the background: a proc.Process (Stop,
+// Kill, Pid, Exited) with its endpoints.
 type Process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error // the exit error, valid once done is closed
+	*proc.Process
 
 	// MetricsURL is the operator's plain-HTTP metrics endpoint.
 	MetricsURL string
@@ -55,7 +52,7 @@ type Process struct {
 
 // StartOperator starts bin against the cluster of kubeconfig with metrics
 // and probes on free local ports, sending its output to log. extraArgs are
-// appended to the command line.
+// appended to the command line. Its life is Stop's, not a context's.
 func StartOperator(bin, kubeconfig string, log io.Writer, extraArgs ...string) (*Process, error) {
 	metrics, err := freePort()
 	if err != nil {
@@ -70,36 +67,15 @@ func StartOperator(bin, kubeconfig string, log io.Writer, extraArgs ...string) (
 		"--metrics-bind-address", "127.0.0.1:" + strconv.Itoa(metrics),
 		"--health-probe-bind-address", "127.0.0.1:" + strconv.Itoa(probes),
 	}, extraArgs...)
-	// harness/proc's policy: its own process group, so Ctrl-C in the terminal
-	// reaches only the driver, which then cleans up while the operator still
-	// runs and stops it with one SIGTERM (Stop); the parent-death signal
-	// stops it should the driver die. Its life is Stop's, not a context's.
-	cmd := proc.Command(context.Background(), bin, args...)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+	p, err := proc.Start("operator", bin, log, args...)
+	if err != nil {
+		return nil, err
 	}
-	p := &Process{
-		cmd:        cmd,
-		done:       make(chan struct{}),
+	return &Process{
+		Process:    p,
 		MetricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics),
 		ReadyURL:   fmt.Sprintf("http://127.0.0.1:%d/readyz", probes),
-	}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-// Pid is the operator's process id.
-func (p *Process) Pid() int { return p.cmd.Process.Pid }
-
-// Kill sends SIGKILL, as a crash or the OOM killer would, and waits for the
-// process to exit. The operator gets no chance to release its Lease.
-func (p *Process) Kill() {
-	_ = p.cmd.Process.Kill()
-	<-p.done
+	}, nil
 }
 
 // WaitReady polls /readyz until it answers 200, the process exits, or ctx
@@ -107,8 +83,8 @@ func (p *Process) Kill() {
 func (p *Process) WaitReady(ctx context.Context, timeout time.Duration) error {
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		select {
-		case <-p.done:
-			return false, fmt.Errorf("operator exited before it was ready: %v", p.err)
+		case <-p.Exited():
+			return false, fmt.Errorf("before it was ready: %w", p.Err())
 		default:
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.ReadyURL, nil)
@@ -124,34 +100,6 @@ func (p *Process) WaitReady(ctx context.Context, timeout time.Duration) error {
 	})
 	if err != nil {
 		return fmt.Errorf("wait for the operator to be ready at %s: %w", p.ReadyURL, err)
-	}
-	return nil
-}
-
-// Stop sends SIGTERM and waits up to timeout for a clean exit, then kills
-// the process. It returns an error when the exit was not clean.
-func (p *Process) Stop(timeout time.Duration) error {
-	select {
-	case <-p.done:
-		return p.exitErr()
-	default:
-	}
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("signal operator: %w", err)
-	}
-	select {
-	case <-p.done:
-		return p.exitErr()
-	case <-time.After(timeout):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		return fmt.Errorf("operator did not stop within %s after SIGTERM and was killed", timeout)
-	}
-}
-
-func (p *Process) exitErr() error {
-	if p.err != nil {
-		return fmt.Errorf("operator exited: %w", p.err)
 	}
 	return nil
 }
