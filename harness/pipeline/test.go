@@ -17,7 +17,6 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
 	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
-	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 )
 
 // E2ETag is the build tag of e2e suites.
@@ -139,8 +138,11 @@ func TestBinaries(p *cluster.Provider) []string {
 //
 // A test binary stopped by Ctrl-C runs no cleanup, and the envtest control
 // plane it started (etcd and kube-apiserver, each in a process group of its
-// own) would outlive it: go test runs under a reaper (proc.UnderReaper),
-// which stops whatever the tests left running when they end, passed or not.
+// own) would outlive it. A ginkgo suite stopped by Ctrl-C does clean up, but
+// may take longer than the stop policy allows, and is then killed. So go
+// test runs under a reaper (proc.Starter.UnderReaper) outside its process
+// group, which applies the stop policy to it and then stops whatever the
+// tests left running, passed, failed or stopped.
 func (r *Runner) UnitTests(ctx context.Context, race bool) error {
 	args := []string{"./..."}
 	if race {
@@ -151,7 +153,7 @@ func (r *Runner) UnitTests(ctx context.Context, race bool) error {
 	if err != nil {
 		return err
 	}
-	return r.run(ctx, cmd, proc.UnderReaper)
+	return r.run(ctx, cmd, stopper.UnderReaper)
 }
 
 // artifacts is where test reports, failure dumps and cluster logs go:

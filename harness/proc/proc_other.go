@@ -23,3 +23,6 @@ func Alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
 
 // UnderReaper leaves cmd as it is where subreapers do not exist.
 func UnderReaper(*exec.Cmd) error { return nil }
+
+// UnderReaper leaves cmd as it is where subreapers do not exist.
+func (Starter) UnderReaper(*exec.Cmd) error { return nil }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -16,19 +17,23 @@ import (
 )
 
 // reaperEnv starts a copy of a program that imports this package in the
-// role of a reaper (see UnderReaper) instead of its own main.
+// role of a reaper (see Starter.UnderReaper) instead of its own main. Its
+// value is the stop policy the reaper applies to the command: the signal's
+// number and the grace period, as "2:3s".
 const reaperEnv = "KUBEWORKSHOP_PROC_REAPER"
 
 // reaperGrace is how long what a command left running gets between SIGTERM
-// and SIGKILL. It is short so that the reaper is done before the stop
-// policy of the group it runs in kills it too.
+// and SIGKILL once the command has exited.
 const reaperGrace = time.Second
 
 func init() {
-	if os.Getenv(reaperEnv) != "" {
-		os.Exit(serveReaper(os.Args[1:]))
+	if policy := os.Getenv(reaperEnv); policy != "" {
+		os.Exit(serveReaper(policy, os.Args[1:]))
 	}
 }
+
+// UnderReaper is New().UnderReaper, for a command not made by a Starter.
+func UnderReaper(cmd *exec.Cmd) error { return New().UnderReaper(cmd) }
 
 // UnderReaper makes cmd, not yet started, run under a reaper: a copy of
 // this executable that becomes the subreaper of the command's descendants
@@ -40,10 +45,17 @@ func init() {
 // That catches the processes a command loses track of: envtest starts etcd
 // and kube-apiserver in process groups of their own, and a test binary
 // stopped by Ctrl-C runs no cleanup, so without a reaper they outlive it,
-// re-parented to init. The reaper ignores stop signals itself (they reach
-// the command through its process group) unless its parent is gone, when
-// it passes them on.
-func UnderReaper(cmd *exec.Cmd) error {
+// re-parented to init.
+//
+// The command runs in a process group of its own, apart from the reaper's,
+// and the reaper applies s's stop policy to it: a stop signal that reaches
+// the reaper is passed on to the command's group, which is killed with
+// SIGKILL after s's grace period. The reaper thus outlives a command that
+// is slow to stop (a ginkgo suite cleaning up after Ctrl-C) and still
+// stops what it left. For a command made by s.Command, a cancelled context
+// signals the reaper alone, and SIGKILL reaches the reaper only if it has
+// not exited a second after its own work should be done.
+func (s Starter) UnderReaper(cmd *exec.Cmd) error {
 	if cmd.Process != nil {
 		return errors.New("UnderReaper: the command has already started")
 	}
@@ -59,36 +71,80 @@ func UnderReaper(cmd *exec.Cmd) error {
 	if cmd.Env == nil {
 		cmd.Env = os.Environ()
 	}
-	cmd.Env = append(slices.Clone(cmd.Env), reaperEnv+"=1")
+	cmd.Env = append(slices.Clone(cmd.Env), fmt.Sprintf("%s=%d:%s", reaperEnv, int(s.sig), s.grace))
+	if cmd.Cancel != nil { // made by a Starter: the reaper stops the command
+		bound := s.grace + reaperGrace + time.Second
+		cmd.Cancel = func() error {
+			err := cmd.Process.Signal(s.sig)
+			time.AfterFunc(bound, func() { _ = cmd.Process.Kill() })
+			return err
+		}
+		cmd.WaitDelay = bound + time.Second
+	}
 	return nil
 }
 
+// parsePolicy reads the stop policy UnderReaper passes in reaperEnv.
+func parsePolicy(v string) (syscall.Signal, time.Duration, error) {
+	num, dur, ok := strings.Cut(v, ":")
+	sig, err := strconv.Atoi(num)
+	if !ok || err != nil || sig <= 0 {
+		return 0, 0, fmt.Errorf("bad stop policy %q, want <signal>:<grace>", v)
+	}
+	grace, err := time.ParseDuration(dur)
+	if err != nil {
+		return 0, 0, fmt.Errorf("bad stop policy %q: %w", v, err)
+	}
+	return syscall.Signal(sig), grace, nil
+}
+
 // serveReaper is the reaper's main: it runs argv and returns the exit code.
-func serveReaper(argv []string) int {
+func serveReaper(policy string, argv []string) int {
 	if len(argv) == 0 {
 		fmt.Fprintln(os.Stderr, "reaper: no command given")
+		return 2
+	}
+	sig, grace, err := parsePolicy(policy)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "reaper: %v\n", err)
 		return 2
 	}
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		fmt.Fprintf(os.Stderr, "reaper: become child subreaper: %v\n", err)
 		return 2
 	}
-	parent := os.Getppid()
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, Signals...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, reaperEnv+"=") })
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGINT}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: sig}
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(os.Stderr, "reaper: %v\n", err)
 		return 127
 	}
+	group := cmd.Process.Pid
+	var (
+		mu     sync.Mutex
+		exited bool
+		kill   *time.Timer
+	)
 	go func() {
-		for sig := range sigs {
-			if os.Getppid() != parent { // the stop came from the parent-death signal
-				_ = cmd.Process.Signal(sig)
+		for received := range sigs {
+			mu.Lock()
+			if !exited {
+				_ = syscall.Kill(-group, received.(syscall.Signal))
+				if kill == nil {
+					kill = time.AfterFunc(grace, func() {
+						mu.Lock()
+						defer mu.Unlock()
+						if !exited {
+							_ = syscall.Kill(-group, syscall.SIGKILL)
+						}
+					})
+				}
 			}
+			mu.Unlock()
 		}
 	}()
 	code := -1
@@ -102,15 +158,19 @@ func serveReaper(argv []string) int {
 			fmt.Fprintf(os.Stderr, "reaper: wait: %v\n", err)
 			return 2
 		}
-		if pid == cmd.Process.Pid {
+		if pid == group {
 			code = ws.ExitStatus()
 			if ws.Signaled() {
 				code = 128 + int(ws.Signal())
 			}
 		}
 	}
-	// Everything still a child of the reaper was left behind. Stopping it
-	// may orphan its own children in turn: repeat until none is left.
+	mu.Lock()
+	exited = true
+	mu.Unlock()
+	// Everything still a child of the reaper was left behind (the rest of
+	// the command's group included). Stopping it may orphan its own
+	// children in turn: repeat until none is left.
 	var stopped []string
 	for range 5 {
 		left := Children(os.Getpid())

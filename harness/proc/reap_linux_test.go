@@ -2,14 +2,17 @@ package proc_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 )
@@ -72,5 +75,94 @@ func TestUnderReaperRefusesAStartedCommand(t *testing.T) {
 	}
 	if err := proc.UnderReaper(cmd); err == nil {
 		t.Error("a command that has run was accepted")
+	}
+}
+
+// startReaped starts script under a reaper with starter's stop policy, and
+// returns once the script has written its own pid and its child's to a
+// file: both are running.
+func startReaped(t *testing.T, ctx context.Context, starter proc.Starter, script string) (cmd *exec.Cmd, shell, child int, stderr *bytes.Buffer) {
+	t.Helper()
+	pids := filepath.Join(t.TempDir(), "pids")
+	cmd = starter.Command(ctx, "sh", "-c", script, "sh", pids)
+	stderr = &bytes.Buffer{}
+	cmd.Stderr = stderr
+	if err := starter.UnderReaper(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if shell > 0 {
+			_ = syscall.Kill(shell, syscall.SIGKILL)
+		}
+		if child > 0 {
+			_ = syscall.Kill(child, syscall.SIGKILL)
+		}
+	})
+	for {
+		b, err := os.ReadFile(pids)
+		if f := strings.Fields(string(b)); err == nil && len(f) == 2 && strings.HasSuffix(string(b), "\n") {
+			shell, _ = strconv.Atoi(f[0])
+			child, _ = strconv.Atoi(f[1])
+			return cmd, shell, child, stderr
+		}
+		if !proc.Alive(cmd.Process.Pid) {
+			t.Fatalf("the reaper exited before the script started: %s", stderr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// gone reports whether pid has exited and been reaped.
+func gone(pid int) bool {
+	_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
+	return os.IsNotExist(err)
+}
+
+func TestUnderReaperPassesTheStopOnAndKeepsTheStatus(t *testing.T) {
+	// The script stops on SIGINT with a status of its own: the reaper
+	// passed the signal on rather than killing it. Its child (in a session
+	// of its own, as envtest's etcd) is stopped by the reaper.
+	ctx, cancel := context.WithCancel(t.Context())
+	starter := proc.New(proc.WithStopSignal(syscall.SIGINT), proc.WithGrace(time.Minute))
+	cmd, shell, child, stderr := startReaped(t, ctx, starter,
+		`trap 'exit 7' INT; setsid sleep 300 >/dev/null 2>&1 & echo $$ $! >"$1"; while :; do sleep 0.05; done`)
+	cancel()
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 7 {
+		t.Errorf("got %v, want exit status 7 from the script's trap (stderr: %s)", err, stderr)
+	}
+	for _, pid := range []int{shell, child} {
+		if !gone(pid) {
+			t.Errorf("process %d is still there after the reaper exited", pid)
+		}
+	}
+	if !strings.Contains(stderr.String(), fmt.Sprintf("(%d)", child)) {
+		t.Errorf("the reaper said %q, want it to name process %d", stderr, child)
+	}
+}
+
+func TestUnderReaperKillsACommandSlowToStopAndStillReaps(t *testing.T) {
+	// The script ignores the stop signal. After the grace period the reaper
+	// kills its group, then stops what it left: the reaper is not in that
+	// group, so it lives to do it (this is a ginkgo suite still cleaning up
+	// when the stop policy's time is up).
+	ctx, cancel := context.WithCancel(t.Context())
+	starter := proc.New(proc.WithStopSignal(syscall.SIGINT), proc.WithGrace(100*time.Millisecond))
+	cmd, shell, child, stderr := startReaped(t, ctx, starter,
+		`trap '' INT; setsid sleep 300 >/dev/null 2>&1 & echo $$ $! >"$1"; while :; do sleep 0.05; done`)
+	cancel()
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 128+int(syscall.SIGKILL) {
+		t.Errorf("got %v, want exit status %d: the script killed (stderr: %s)", err, 128+int(syscall.SIGKILL), stderr)
+	}
+	for _, pid := range []int{shell, child} {
+		if !gone(pid) {
+			t.Errorf("process %d is still there after the reaper exited", pid)
+		}
 	}
 }

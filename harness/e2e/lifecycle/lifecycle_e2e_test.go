@@ -124,15 +124,20 @@ func (tg *target) stop(sig syscall.Signal, keep func(pid int) bool) {
 	exited := make(chan error, 1)
 	go func() { exited <- tg.cmd.Wait() }()
 	var left []int
-	eventually(t, stopBound, fmt.Sprintf("every process of the target is gone after %v", sig), func() bool {
+	for deadline := time.Now().Add(stopBound); ; time.Sleep(100 * time.Millisecond) {
 		left = left[:0]
 		for _, pid := range tg.processes() {
 			if keep == nil || !keep(pid) {
 				left = append(left, pid)
 			}
 		}
-		return len(left) == 0
-	})
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s after %v, the target left running:\n%s", stopBound, sig, describe(left))
+		}
+	}
 	select {
 	case <-exited:
 	case <-time.After(stopBound):
@@ -179,6 +184,32 @@ func TestSlidesServeStopsOnAnySignal(t *testing.T) {
 			}
 		})
 	}
+}
+
+// describe names each process for a failure message: pid, parent,
+// process group and command line.
+func describe(pids []int) string {
+	var b strings.Builder
+	for _, pid := range pids {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		pgid, _ := syscall.Getpgid(pid)
+		fmt.Fprintf(&b, "  pid %d ppid %d pgid %d %s: %s\n", pid, parent(pid), pgid, command(pid),
+			strings.Join(strings.Fields(strings.ReplaceAll(string(cmdline), "\x00", " ")), " "))
+	}
+	return b.String()
+}
+
+// parent is pid's parent pid, from /proc (0 if unknown).
+func parent(pid int) int {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		if f := strings.Fields(s[i+1:]); len(f) > 1 {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return 0
 }
 
 // command is the name of pid's executable, from /proc.
