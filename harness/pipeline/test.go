@@ -149,7 +149,16 @@ func (r *Runner) UnitTests(ctx context.Context, race bool) error {
 		args = []string{"-race", "./..."}
 	}
 	r.Logf("unit tests: go test %s", strings.Join(args, " "))
-	cmd, err := r.gotestsum(ctx, nil, "unit", args...)
+	// A test binary killed mid-run leaves its temporary files behind:
+	// envtest's etcd data (over 100 MB each time) and the go command's work
+	// directory. Everything the run writes to TMPDIR goes into a directory
+	// of its own, removed when the run ends, however it ends.
+	tmp, err := os.MkdirTemp("", "kubeworkshop-unit-")
+	if err != nil {
+		return fmt.Errorf("make the unit tests' TMPDIR: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	cmd, err := r.gotestsum(ctx, []string{"TMPDIR=" + tmp}, "unit", args...)
 	if err != nil {
 		return err
 	}

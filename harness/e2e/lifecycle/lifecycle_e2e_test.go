@@ -222,7 +222,10 @@ func TestUnitTestsLeaveNoEnvtestOnSIGTERM(t *testing.T) {
 	// The operator's unit tests start envtest control planes: etcd and
 	// kube-apiserver, each in a process group of its own, which a test
 	// binary stopped by a signal does not stop.
-	tg := start(t, "test")
+	// Killed, they also leave their files (etcd's data is over 100 MB):
+	// the target's TMPDIR must be empty once it has stopped.
+	tmp := t.TempDir()
+	tg := start(t, "test", "TMPDIR="+tmp)
 	eventually(t, 5*time.Minute, "an envtest etcd of the unit tests runs", func() bool {
 		for _, pid := range tg.processes() {
 			if command(pid) == "etcd" {
@@ -232,6 +235,13 @@ func TestUnitTestsLeaveNoEnvtestOnSIGTERM(t *testing.T) {
 		return false
 	})
 	tg.stop(syscall.SIGTERM, nil)
+	if left, err := os.ReadDir(tmp); err != nil || len(left) > 0 {
+		names := make([]string, len(left))
+		for i, e := range left {
+			names[i] = e.Name()
+		}
+		t.Errorf("the stopped unit tests left files in TMPDIR %s: %v (err %v)", tmp, names, err)
+	}
 }
 
 // requireKwok skips tests that create kwok clusters of their own.
