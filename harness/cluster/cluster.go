@@ -385,6 +385,15 @@ func (p *Provider) createAndWait(ctx context.Context) error {
 
 func (p *Provider) reuse(ctx context.Context, start time.Time) error {
 	h, err := p.checkHealth(ctx, p.KubeconfigPath())
+	if err != nil && !p.b.Managed() && starting(err) {
+		// A cluster made a moment ago by someone else (`kind create cluster`
+		// returns before its node is Ready and the default ServiceAccount
+		// exists) is given the time a cluster of ours would get.
+		p.logf("%s cluster %q is still starting (%v); waiting up to %s ...", p.o.provider, p.o.name, err, p.o.waitTimeout)
+		if err = p.waitReady(ctx, p.o.waitTimeout); err == nil {
+			h, err = p.checkHealth(ctx, p.KubeconfigPath())
+		}
+	}
 	if err != nil && p.b.Managed() {
 		p.logf("%s cluster %q exists but is not healthy (%v); restarting it ...", p.o.provider, p.o.name, err)
 		if serr := p.b.Start(ctx); serr != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -19,6 +20,17 @@ type Health struct {
 	Nodes      int    // nodes registered
 	ReadyNodes int    // nodes whose Ready condition is True
 }
+
+// startingError marks a health failure a cluster passes through while it
+// comes up: the API server answers but is not ready yet, no node has
+// registered or become Ready, or the default ServiceAccount is not there
+// yet. An unreachable server or refused credentials are not among them.
+type startingError struct{ error }
+
+func (e startingError) Unwrap() error { return e.error }
+
+// starting reports whether err, from checkHealth, may go away by waiting.
+func starting(err error) bool { return errors.As(err, new(startingError)) }
 
 // checkHealth reports an error unless the API server answers /readyz, at
 // least one node exists and every node the provider runs is Ready, and the
@@ -38,7 +50,11 @@ func (p *Provider) checkHealth(ctx context.Context, kubeconfig string) (Health, 
 		return h, err
 	}
 	if _, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx); err != nil {
-		return h, fmt.Errorf("API server %s is not ready: %w", cfg.Host, err)
+		err = fmt.Errorf("API server %s is not ready: %w", cfg.Host, err)
+		if apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) {
+			err = startingError{err}
+		}
+		return h, err
 	}
 	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -58,12 +74,16 @@ func (p *Provider) checkHealth(ctx context.Context, kubeconfig string) (Health, 
 	h.Nodes = len(nodes.Items)
 	switch {
 	case h.Nodes == 0:
-		return h, errors.New("no nodes registered yet")
+		return h, startingError{errors.New("no nodes registered yet")}
 	case len(notReady) > 0:
-		return h, fmt.Errorf("nodes not Ready: %s", strings.Join(notReady, ", "))
+		return h, startingError{fmt.Errorf("nodes not Ready: %s", strings.Join(notReady, ", "))}
 	}
 	if _, err := cs.CoreV1().ServiceAccounts(metav1.NamespaceDefault).Get(ctx, "default", metav1.GetOptions{}); err != nil {
-		return h, fmt.Errorf("default ServiceAccount: %w", err)
+		err = fmt.Errorf("default ServiceAccount: %w", err)
+		if apierrors.IsNotFound(err) {
+			err = startingError{err}
+		}
+		return h, err
 	}
 	return h, nil
 }
