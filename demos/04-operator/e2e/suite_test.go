@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os/exec"
 	"strconv"
@@ -25,6 +24,7 @@ import (
 	workshopv1alpha1 "github.com/kubeworkshop/kubeworkshop/demos/04-operator/api/v1alpha1"
 	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/ops"
 	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 )
 
 var suite = e2e.NewSuite("podset-operator", e2e.WithScheme(ops.Scheme()))
@@ -125,10 +125,9 @@ const podCreates = `workshop_podset_pod_operations_total{operation="create",resu
 // freePort returns a free TCP port on the loopback interface.
 func freePort() int {
 	GinkgoHelper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := proc.FreePort()
 	Expect(err).NotTo(HaveOccurred())
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // drainOnCleanup deletes every PodSet in ns and waits until they are gone,

@@ -22,6 +22,7 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/nodedemo"
 	"github.com/kubeworkshop/kubeworkshop/demos/internal/demotest"
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 	"github.com/kubeworkshop/kubeworkshop/harness/repo"
 )
 
@@ -52,7 +53,7 @@ func Prepare(ctx context.Context, cs kubernetes.Interface, kubeconfig, node stri
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	ginkgo.By("compiling the example programs into the module store")
 	gomega.Expect(modules.Build(ctx, filepath.Join(root, "demos", "05-node-agent", "modules"), filepath.Join(root, agent.DefaultModuleDir), ginkgo.GinkgoWriter)).To(gomega.Succeed())
-	port, err := nodedemo.FreePort()
+	port, err := proc.FreePort()
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	a := &Agent{Bin: demotest.Build(Package), Root: root, Kubeconfig: kubeconfig, Node: node, Port: port, cs: cs}
 	// Where the API server reaches this machine: loopback on kwok, the kind

@@ -27,6 +27,7 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/nodedemo"
 	"github.com/kubeworkshop/kubeworkshop/demos/internal/demotest"
 	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 	"github.com/kubeworkshop/kubeworkshop/harness/workload"
 )
 
@@ -302,7 +303,7 @@ var _ = Describe("node agent", Ordered, func() {
 	})
 
 	It("refuses a second agent with the same node name, and leaves the first one running", func(ctx SpecContext) {
-		other, err := nodedemo.FreePort()
+		other, err := proc.FreePort()
 		Expect(err).NotTo(HaveOccurred())
 		s := demotest.Run(ag.Bin, "", nodedemo.AgentArgs(suite.Kubeconfig(), nodeName, ag.Root, other)...)
 		Expect(s.ExitCode()).To(Equal(1))
@@ -345,7 +346,7 @@ func wasmPod(ns, name, image string, policy corev1.RestartPolicy, args ...string
 }
 
 func freePort() int {
-	p, err := nodedemo.FreePort()
+	p, err := proc.FreePort()
 	Expect(err).NotTo(HaveOccurred())
 	return p
 }

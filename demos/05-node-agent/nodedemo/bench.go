@@ -21,6 +21,7 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/demos/05-node-agent/agent"
 	"github.com/kubeworkshop/kubeworkshop/harness/bench"
 	"github.com/kubeworkshop/kubeworkshop/harness/measure"
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 )
 
 // BenchNamespace holds the benchmark's pods; it is deleted before and after.
@@ -55,7 +56,7 @@ func Bench(ctx context.Context, c Config) (err error) {
 	if err := deleteNamespace(ctx, c); err != nil {
 		return err
 	}
-	port, err := FreePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -54,7 +55,7 @@ func Demo(ctx context.Context, c Config) (err error) {
 	if err != nil {
 		return err
 	}
-	port, err := FreePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,16 +43,6 @@ func Build(ctx context.Context, root, dir string, log io.Writer) (string, error)
 // waits for it to report its pods and exit.
 func Start(bin string, log io.Writer, args ...string) (*proc.Process, error) {
 	return proc.Start("node agent", bin, log, args...)
-}
-
-// FreePort asks the kernel for a free TCP port on loopback.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // AgentArgs are the flags to run an agent as node name on kubeconfig, with

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -54,11 +53,11 @@ type Process struct {
 // and probes on free local ports, sending its output to log. extraArgs are
 // appended to the command line. Its life is Stop's, not a context's.
 func StartOperator(bin, kubeconfig string, log io.Writer, extraArgs ...string) (*Process, error) {
-	metrics, err := freePort()
+	metrics, err := proc.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	probes, err := freePort()
+	probes, err := proc.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -102,14 +101,4 @@ func (p *Process) WaitReady(ctx context.Context, timeout time.Duration) error {
 		return fmt.Errorf("wait for the operator to be ready at %s: %w", p.ReadyURL, err)
 	}
 	return nil
-}
-
-// freePort asks the kernel for a free TCP port on the loopback interface.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
