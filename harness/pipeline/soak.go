@@ -104,7 +104,7 @@ func (r *Runner) soakRun(ctx context.Context, p *cluster.Provider, pkgs []string
 		return nil, err
 	}
 	env := []string{e2e.KubeconfigEnv + "=" + p.KubeconfigPath(), e2e.ArtifactsEnv + "=" + artifacts}
-	args := append([]string{"test", "-tags", E2ETag, "-count=1", "-timeout", "30m", "-json"}, pkgs...)
+	args := append(append([]string{"test", "-json"}, e2eFlags()...), pkgs...)
 	cmd := r.command(ctx, env, "go", args...)
 	cmd.Stdout = nil // read below
 	out, err := cmd.StdoutPipe()

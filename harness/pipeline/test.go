@@ -187,6 +187,14 @@ func (r *Runner) gotestsum(ctx context.Context, env []string, name string, args 
 	return r.command(ctx, env, "go", gargs...), nil
 }
 
+// e2eFlags are the go test flags of every e2e run, the soak's included.
+// The suites mostly wait on the cluster, so more of them run at once than
+// there are cores: the longest (the READMEs, three minutes) then starts at
+// once instead of after the first two slots free up.
+func e2eFlags() []string {
+	return []string{"-tags", E2ETag, "-count=1", "-timeout", "30m", "-p", strconv.Itoa(max(4, runtime.NumCPU()))}
+}
+
 // E2E runs the given suites against the cluster of p, bringing it up when
 // needed and deleting it afterwards only if this call created it, even
 // when the suites fail or ctx is cancelled.
@@ -207,12 +215,7 @@ func (r *Runner) E2E(ctx context.Context, p *cluster.Provider, suites []Suite) (
 	}
 	r.Logf("e2e suites: %s", strings.Join(names, ", "))
 	env := []string{e2e.KubeconfigEnv + "=" + p.KubeconfigPath()}
-	// The suites mostly wait on the cluster, so more of them run at once
-	// than there are cores: the longest (the READMEs, three minutes) then
-	// starts at once instead of after the first two slots free up.
-	parallel := strconv.Itoa(max(4, runtime.NumCPU()))
-	args := append([]string{"-tags", E2ETag, "-count=1", "-timeout", "30m", "-p", parallel}, pkgs...)
-	cmd, err := r.gotestsum(ctx, env, "e2e", args...)
+	cmd, err := r.gotestsum(ctx, env, "e2e", append(e2eFlags(), pkgs...)...)
 	if err != nil {
 		return err
 	}
