@@ -48,9 +48,9 @@ func UnderReaper(cmd *exec.Cmd) error { return New().UnderReaper(cmd) }
 // re-parented to init.
 //
 // The command runs in a process group of its own, apart from the reaper's,
-// and the reaper applies s's stop policy to it: a stop signal that reaches
-// the reaper is passed on to the command's group, which is killed with
-// SIGKILL after s's grace period. The reaper thus outlives a command that
+// and the reaper applies s's stop policy to it: the first stop signal that
+// reaches the reaper is passed on to the command's group, which is killed
+// with SIGKILL after s's grace period; later ones are not passed on. The reaper thus outlives a command that
 // is slow to stop (a ginkgo suite cleaning up after Ctrl-C) and still
 // stops what it left. For a command made by s.Command, a cancelled context
 // signals the reaper alone, and SIGKILL reaches the reaper only if it has
@@ -126,23 +126,18 @@ func serveReaper(policy string, argv []string) int {
 	group := cmd.Process.Pid
 	var (
 		mu     sync.Mutex
-		exited bool
-		kill   *time.Timer
+		exited bool        // the command itself has exited
+		kill   *time.Timer // armed by the first stop signal
 	)
+	// Only the first stop signal is passed on: more follow (the parent's
+	// own death signal when it gives up before the reaper is done), and a
+	// second Ctrl-C tells a ginkgo suite to skip its cleanup.
 	go func() {
 		for received := range sigs {
 			mu.Lock()
-			if !exited {
+			if !exited && kill == nil {
 				_ = syscall.Kill(-group, received.(syscall.Signal))
-				if kill == nil {
-					kill = time.AfterFunc(grace, func() {
-						mu.Lock()
-						defer mu.Unlock()
-						if !exited {
-							_ = syscall.Kill(-group, syscall.SIGKILL)
-						}
-					})
-				}
+				kill = time.AfterFunc(grace, func() { _ = syscall.Kill(-group, syscall.SIGKILL) })
 			}
 			mu.Unlock()
 		}
@@ -167,6 +162,19 @@ func serveReaper(policy string, argv []string) int {
 	}
 	mu.Lock()
 	exited = true
+	stopping := kill != nil
+	mu.Unlock()
+	// A command may exit on the stop before the rest of its group is done
+	// stopping (gotestsum exits at once; go test waits for a suite that is
+	// deleting its cluster). They get the rest of the grace period.
+	for stopping && groupAlive(group) {
+		reapExited()
+		time.Sleep(20 * time.Millisecond)
+	}
+	mu.Lock()
+	if kill != nil {
+		kill.Stop()
+	}
 	mu.Unlock()
 	// Everything still a child of the reaper was left behind (the rest of
 	// the command's group included). Stopping it may orphan its own
@@ -186,6 +194,20 @@ func serveReaper(policy string, argv []string) int {
 		fmt.Fprintf(os.Stderr, "==> stopped what %s left running: %s\n", describe(argv), strings.Join(stopped, ", "))
 	}
 	return code
+}
+
+// groupAlive reports whether process group pgid has a member left.
+func groupAlive(pgid int) bool { return syscall.Kill(-pgid, 0) == nil }
+
+// reapExited reaps every child of this process that has exited.
+func reapExited() {
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		if pid <= 0 || err != nil {
+			return
+		}
+	}
 }
 
 // describe names a command by its program and first two arguments.

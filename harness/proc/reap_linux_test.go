@@ -166,3 +166,61 @@ func TestUnderReaperKillsACommandSlowToStopAndStillReaps(t *testing.T) {
 		}
 	}
 }
+
+func TestUnderReaperLetsTheCommandsGroupFinishStopping(t *testing.T) {
+	// The command's leader exits on the stop at once (as gotestsum does),
+	// while another member of its group takes its time to clean up (go
+	// test waiting for a suite that deletes its cluster). The reaper waits
+	// for it within the grace period instead of stopping it as left over.
+	dir := t.TempDir()
+	script := `( trap 'touch "$1/stopping"; until [ -e "$1/release" ]; do sleep 0.05; done; touch "$1/done"; exit 0' TERM
+  while :; do sleep 0.05; done ) &
+trap 'exit 3' TERM
+echo $$ $! >"$1/pids.tmp" && mv "$1/pids.tmp" "$1/pids"
+while :; do sleep 0.05; done`
+	ctx, cancel := context.WithCancel(t.Context())
+	starter := proc.New(proc.WithGrace(time.Minute)) // SIGTERM
+	cmd := starter.Command(ctx, "sh", "-c", script, "sh", dir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := starter.UnderReaper(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exists := func(name string) bool { _, err := os.Stat(filepath.Join(dir, name)); return err == nil }
+	await := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting until %s (stderr: %s)", what, stderr.String())
+			}
+		}
+	}
+	await("the script runs", func() bool { return exists("pids") })
+	b, _ := os.ReadFile(filepath.Join(dir, "pids"))
+	f := strings.Fields(string(b))
+	leader, _ := strconv.Atoi(f[0])
+	member, _ := strconv.Atoi(f[1])
+	t.Cleanup(func() { _ = syscall.Kill(member, syscall.SIGKILL) })
+	waited := make(chan error, 1)
+	cancel()
+	go func() { waited <- cmd.Wait() }()
+	await("the member got the stop and the leader has exited", func() bool { return exists("stopping") && gone(leader) })
+	select {
+	case err := <-waited:
+		t.Fatalf("the reaper exited (%v) while the command's group was still stopping; stderr: %s", err, stderr.String())
+	default:
+	}
+	if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var exit *exec.ExitError
+	if err := <-waited; !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Errorf("got %v, want the leader's exit status 3 (stderr: %s)", err, stderr.String())
+	}
+	if !exists("done") || strings.Contains(stderr.String(), fmt.Sprintf("(%d)", member)) {
+		t.Errorf("the member was stopped as left over instead of finishing its cleanup (stderr: %s)", stderr.String())
+	}
+}
