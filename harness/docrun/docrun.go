@@ -347,8 +347,11 @@ func (s *shell) start(command string) (*exec.Cmd, error) {
 	return cmd, cmd.Start()
 }
 
-// stopper ends a command like Ctrl-C in a terminal: SIGINT to its group.
-var stopper = proc.New(proc.WithStopSignal(syscall.SIGINT), proc.WithGrace(10*time.Second))
+// stopper ends a command like Ctrl-C in a terminal: SIGINT to its group,
+// SIGKILL 6 s later. A nested `go tool mage` is done within mage's 5 s;
+// the pipeline gives a stopped suite 8 s in all (pipeline.suiteStopper),
+// which leaves time to delete the README's cluster after this.
+var stopper = proc.New(proc.WithStopSignal(syscall.SIGINT), proc.WithGrace(6*time.Second))
 
 // run runs one command and returns its exit status. In the background
 // mode the command is stopped with Ctrl-C once background has passed, and

@@ -46,10 +46,23 @@ func (r *Runner) Logf(format string, args ...any) {
 // grace period.
 var stopper = proc.New(proc.WithStopSignal(syscall.SIGINT), proc.WithGrace(3*time.Second))
 
+// suiteStopper is the e2e stage's stop policy. A suite stopped while a
+// cluster of its own runs (the README suite's, a lifecycle spec's) deletes
+// it, which can take longer than mage's grace period. The suites run under
+// a reaper that gives them 8 s after the SIGINT, then kills them and stops
+// what they left running: a kwok cluster's processes descend from the
+// suite that made it, so they are among them.
+var suiteStopper = proc.New(proc.WithStopSignal(syscall.SIGINT), proc.WithGrace(8*time.Second))
+
 // command builds a command run from the repository root with the
 // pipeline's stop policy.
 func (r *Runner) command(ctx context.Context, env []string, name string, args ...string) *exec.Cmd {
-	cmd := stopper.Command(ctx, name, args...)
+	return r.commandWith(ctx, stopper, env, name, args...)
+}
+
+// commandWith is command with the stop policy s.
+func (r *Runner) commandWith(ctx context.Context, s proc.Starter, env []string, name string, args ...string) *exec.Cmd {
+	cmd := s.Command(ctx, name, args...)
 	cmd.Dir = r.Root
 	cmd.Env = append(append(os.Environ(), r.Env...), env...)
 	cmd.Stdout, cmd.Stderr = r.out(), r.errw()
@@ -65,19 +78,42 @@ func (r *Runner) Run(ctx context.Context, env []string, name string, args ...str
 // the error by its arguments as they were before wrap, if any, changed
 // them.
 func (r *Runner) run(ctx context.Context, cmd *exec.Cmd, wrap func(*exec.Cmd) error) error {
+	return r.runUntil(ctx, cmd, wrap, false)
+}
+
+// runUntil is run; with detach, a cancelled ctx makes it return at once
+// instead of when cmd has exited. That is for a command under a reaper,
+// which bounds its own stop and outlives this process if it must: the
+// caller can then do its own cleanup within mage's grace period.
+func (r *Runner) runUntil(ctx context.Context, cmd *exec.Cmd, wrap func(*exec.Cmd) error, detach bool) error {
 	what := strings.Join(cmd.Args, " ")
 	if wrap != nil {
 		if err := wrap(cmd); err != nil {
 			return err
 		}
 	}
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var stopped <-chan struct{}
+	if detach {
+		stopped = ctx.Done()
+	}
+	select {
+	case err := <-exited:
+		if err == nil {
+			return nil
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return fmt.Errorf("%s: %w", what, err)
+	case <-stopped:
+		r.Logf("stopping %s; it finishes stopping on its own (pid %d)", what, cmd.Process.Pid)
+		return ctx.Err()
 	}
-	return nil
 }
 
 // Output runs a command and returns its standard output.

@@ -17,6 +17,7 @@ import (
 	"github.com/kubeworkshop/kubeworkshop/harness/binaries"
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
 	"github.com/kubeworkshop/kubeworkshop/harness/e2e"
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 )
 
 // E2ETag is the build tag of e2e suites.
@@ -158,7 +159,7 @@ func (r *Runner) UnitTests(ctx context.Context, race bool) error {
 		return fmt.Errorf("make the unit tests' TMPDIR: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	cmd, err := r.gotestsum(ctx, []string{"TMPDIR=" + tmp}, "unit", args...)
+	cmd, err := r.gotestsum(ctx, stopper, []string{"TMPDIR=" + tmp}, "unit", args...)
 	if err != nil {
 		return err
 	}
@@ -178,13 +179,13 @@ func (r *Runner) artifacts() string {
 
 // gotestsum builds the command that runs go test through gotestsum, with
 // a junit report named after name.
-func (r *Runner) gotestsum(ctx context.Context, env []string, name string, args ...string) (*exec.Cmd, error) {
+func (r *Runner) gotestsum(ctx context.Context, s proc.Starter, env []string, name string, args ...string) (*exec.Cmd, error) {
 	junit := filepath.Join(r.artifacts(), "junit-"+name+".xml")
 	if err := os.MkdirAll(filepath.Dir(junit), 0o755); err != nil {
 		return nil, err
 	}
 	gargs := append([]string{"tool", "gotestsum", "--format", "pkgname-and-test-fails", "--junitfile", junit, "--"}, args...)
-	return r.command(ctx, env, "go", gargs...), nil
+	return r.commandWith(ctx, s, env, "go", gargs...), nil
 }
 
 // e2eFlags are the go test flags of every e2e run, the soak's included.
@@ -215,11 +216,11 @@ func (r *Runner) E2E(ctx context.Context, p *cluster.Provider, suites []Suite) (
 	}
 	r.Logf("e2e suites: %s", strings.Join(names, ", "))
 	env := []string{e2e.KubeconfigEnv + "=" + p.KubeconfigPath()}
-	cmd, err := r.gotestsum(ctx, env, "e2e", append(e2eFlags(), pkgs...)...)
+	cmd, err := r.gotestsum(ctx, suiteStopper, env, "e2e", append(e2eFlags(), pkgs...)...)
 	if err != nil {
 		return err
 	}
-	if err := r.run(ctx, cmd, nil); err != nil {
+	if err := r.runUntil(ctx, cmd, suiteStopper.UnderReaper, true); err != nil {
 		if ctx.Err() == nil {
 			r.exportLogs(ctx, p)
 		}

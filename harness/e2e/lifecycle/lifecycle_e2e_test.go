@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -286,6 +287,61 @@ func TestE2EDeletesTheClusterItCreatedOnSIGTERM(t *testing.T) {
 	}
 	if st, err := p.Status(context.Background()); err != nil || st.Exists {
 		t.Errorf("the cluster e2e created still exists after SIGTERM (err %v)", err)
+	}
+}
+
+// readmeCluster is the name of the kwok cluster the README suite of tg
+// made, from its processes' command lines ("" while there is none).
+func (tg *target) readmeCluster() string {
+	for _, pid := range tg.processes() {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if m := readmeClusterDir.FindSubmatch(cmdline); m != nil {
+			return string(m[1])
+		}
+	}
+	return ""
+}
+
+var readmeClusterDir = regexp.MustCompile(`/kwok/clusters/(readme-[0-9]+)/`)
+
+func TestE2EStoppedInTheREADMEsLeavesNoClusterOfTheirs(t *testing.T) {
+	// The README suite makes a kwok cluster of its own and deletes it when
+	// stopped, after stopping the README command at work: that takes longer
+	// than mage's 5-second grace, which used to cut it short.
+	requireKwok(t)
+	name := fmt.Sprintf("sigterm-readme-%d", time.Now().UnixNano()%1_000_000)
+	p, err := cluster.New(cluster.WithName(name), cluster.WithSwitchContext(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Down(context.Background()) })
+	tg := start(t, "e2e", "CLUSTER_NAME="+name, "SUITE=readme")
+	// Stop it once demo 01's README runs on that cluster: it has seeded
+	// its namespace, with a nested `go tool mage` at work.
+	var readme *cluster.Provider
+	eventually(t, 10*time.Minute, "demo 01's README runs on the README suite's cluster", func() bool {
+		if readme == nil {
+			n := tg.readmeCluster()
+			if n == "" {
+				return false
+			}
+			if readme, err = cluster.New(cluster.WithName(n), cluster.WithSwitchContext(false)); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = readme.Down(context.Background()) })
+		}
+		cs, ok := clientsetFor(readme)
+		if !ok {
+			return false
+		}
+		_, err := cs.CoreV1().Namespaces().Get(context.Background(), "workshop-demo", metav1.GetOptions{})
+		return err == nil
+	})
+	tg.stop(syscall.SIGTERM, nil)
+	for _, c := range []*cluster.Provider{readme, p} {
+		if st, err := c.Status(context.Background()); err != nil || st.Exists {
+			t.Errorf("cluster %s still exists after SIGTERM (err %v)", c.Name(), err)
+		}
 	}
 }
 
