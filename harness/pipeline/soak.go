@@ -105,7 +105,12 @@ func (r *Runner) soakRun(ctx context.Context, p *cluster.Provider, pkgs []string
 	}
 	env := []string{e2e.KubeconfigEnv + "=" + p.KubeconfigPath(), e2e.ArtifactsEnv + "=" + artifacts}
 	args := append(append([]string{"test", "-json"}, e2eFlags()...), pkgs...)
-	cmd := r.command(ctx, env, "go", args...)
+	// The suites stop as in the e2e stage (suiteStopper): under a reaper,
+	// with time to delete the clusters they made.
+	cmd := r.commandWith(ctx, suiteStopper, env, "go", args...)
+	if err := suiteStopper.UnderReaper(cmd); err != nil {
+		return nil, err
+	}
 	cmd.Stdout = nil // read below
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -119,8 +124,25 @@ func (r *Runner) soakRun(ctx context.Context, p *cluster.Provider, pkgs []string
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	outcome, perr := ParseTestJSON(io.TeeReader(out, log))
-	werr := cmd.Wait()
+	type result struct {
+		outcome    map[string]bool
+		perr, werr error
+	}
+	done := make(chan result, 1)
+	go func() {
+		outcome, perr := ParseTestJSON(io.TeeReader(out, log))
+		done <- result{outcome, perr, cmd.Wait()}
+	}()
+	var res result
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		// As in E2E: the soak's cluster is deleted now, within mage's
+		// grace, while the suites finish stopping on their own.
+		r.Logf("stopping the suites; they finish stopping on their own (pid %d)", cmd.Process.Pid)
+		return nil, ctx.Err()
+	}
+	outcome, perr, werr := res.outcome, res.perr, res.werr
 	if perr != nil {
 		return nil, perr
 	}

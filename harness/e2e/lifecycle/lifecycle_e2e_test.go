@@ -39,6 +39,29 @@ const markEnv = "KUBEWORKSHOP_LIFECYCLE_MARK"
 // stopBound is the promise: everything is gone within 10 s.
 const stopBound = 10 * time.Second
 
+// interrupted ends when this test binary is asked to stop (the pipeline's
+// SIGINT when a run is stopped). The waits below then fail at once, so
+// that each test's cleanup stops its target and deletes its clusters,
+// and tests not yet started are skipped.
+var interrupted context.Context
+
+func TestMain(m *testing.M) {
+	ctx, stop := proc.NotifyContext(context.Background())
+	interrupted = ctx
+	code := m.Run()
+	stop()
+	os.Exit(code)
+}
+
+// skipIfInterrupted skips a test that would start something after the
+// run was asked to stop.
+func skipIfInterrupted(t *testing.T) {
+	t.Helper()
+	if interrupted.Err() != nil {
+		t.Skip("the test run was interrupted")
+	}
+}
+
 type target struct {
 	t    *testing.T
 	cmd  *exec.Cmd
@@ -50,6 +73,7 @@ type target struct {
 // group of its own (so only the signals the test sends reach it).
 func start(t *testing.T, name string, env ...string) *target {
 	t.Helper()
+	skipIfInterrupted(t)
 	root, err := repo.Root("")
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +133,9 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out after %s waiting until %s", timeout, what)
 		}
+		if interrupted.Err() != nil {
+			t.Fatalf("interrupted while waiting until %s", what)
+		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
@@ -137,6 +164,9 @@ func (tg *target) stop(sig syscall.Signal, keep func(pid int) bool) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s after %v, the target left running:\n%s", stopBound, sig, describe(left))
+		}
+		if interrupted.Err() != nil {
+			t.Fatalf("interrupted while the target stopped; it left running:\n%s", describe(left))
 		}
 	}
 	select {
@@ -381,13 +411,18 @@ func TestDemoLeavesItsClusterUpButNothingElseOnSIGTERM(t *testing.T) {
 func kwokCluster(t *testing.T, prefix string) *cluster.Provider {
 	t.Helper()
 	requireKwok(t)
+	skipIfInterrupted(t)
 	name := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()%1_000_000)
 	p, err := cluster.New(cluster.WithName(name), cluster.WithNodes(1), cluster.WithSwitchContext(false))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Down(context.Background()) })
-	if _, err := p.Up(t.Context()); err != nil {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stop := context.AfterFunc(interrupted, cancel)
+	defer stop()
+	if _, err := p.Up(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return p
