@@ -295,12 +295,8 @@ func clusterDir(t *testing.T, name string) string {
 
 func TestE2EDeletesTheClusterItCreatedOnSIGTERM(t *testing.T) {
 	requireKwok(t)
-	name := fmt.Sprintf("sigterm-e2e-%d", time.Now().UnixNano()%1_000_000)
-	p, err := cluster.New(cluster.WithName(name), cluster.WithSwitchContext(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Down(context.Background()) })
+	name := uniqueName("sigterm-e2e")
+	p := ownCluster(t, name)
 	tg := start(t, "e2e", "CLUSTER_NAME="+name, "SUITE=smoke")
 	// Stop it while the suite's test binary runs against the new cluster.
 	eventually(t, 5*time.Minute, "the smoke suite runs", func() bool {
@@ -339,12 +335,8 @@ func TestE2EStoppedInTheREADMEsLeavesNoClusterOfTheirs(t *testing.T) {
 	// stopped, after stopping the README command at work: that takes longer
 	// than mage's 5-second grace, which used to cut it short.
 	requireKwok(t)
-	name := fmt.Sprintf("sigterm-readme-%d", time.Now().UnixNano()%1_000_000)
-	p, err := cluster.New(cluster.WithName(name), cluster.WithSwitchContext(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Down(context.Background()) })
+	name := uniqueName("sigterm-readme")
+	p := ownCluster(t, name)
 	tg := start(t, "e2e", "CLUSTER_NAME="+name, "SUITE=readme")
 	// Stop it once demo 01's README runs on that cluster: it has seeded
 	// its namespace, with a nested `go tool mage` at work.
@@ -355,17 +347,9 @@ func TestE2EStoppedInTheREADMEsLeavesNoClusterOfTheirs(t *testing.T) {
 			if n == "" {
 				return false
 			}
-			if readme, err = cluster.New(cluster.WithName(n), cluster.WithSwitchContext(false)); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = readme.Down(context.Background()) })
+			readme = ownCluster(t, n)
 		}
-		cs, ok := clientsetFor(readme)
-		if !ok {
-			return false
-		}
-		_, err := cs.CoreV1().Namespaces().Get(context.Background(), "workshop-demo", metav1.GetOptions{})
-		return err == nil
+		return demoSeeded(readme)
 	})
 	tg.stop(syscall.SIGTERM, nil)
 	for _, c := range []*cluster.Provider{readme, p} {
@@ -377,25 +361,14 @@ func TestE2EStoppedInTheREADMEsLeavesNoClusterOfTheirs(t *testing.T) {
 
 func TestDemoLeavesItsClusterUpButNothingElseOnSIGTERM(t *testing.T) {
 	requireKwok(t)
-	name := fmt.Sprintf("sigterm-demo-%d", time.Now().UnixNano()%1_000_000)
-	p, err := cluster.New(cluster.WithName(name), cluster.WithSwitchContext(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Down(context.Background()) })
+	name := uniqueName("sigterm-demo")
+	p := ownCluster(t, name)
 	tg := start(t, "demo:all", "CLUSTER_NAME="+name)
 	dir := clusterDir(t, name)
 	// The demos have started once demo 01 has seeded its namespace: the
 	// cluster is no longer being created (a healthy cluster alone may still
 	// be inside Up, whose interruption rightly deletes it).
-	eventually(t, 5*time.Minute, "the demos run on the cluster", func() bool {
-		cs, ok := clientsetFor(p)
-		if !ok {
-			return false
-		}
-		_, err = cs.CoreV1().Namespaces().Get(context.Background(), "workshop-demo", metav1.GetOptions{})
-		return err == nil
-	})
+	eventually(t, 5*time.Minute, "the demos run on the cluster", func() bool { return demoSeeded(p) })
 	tg.stop(syscall.SIGTERM, func(pid int) bool {
 		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 		return bytes.Contains(cmdline, []byte(dir))
@@ -406,18 +379,30 @@ func TestDemoLeavesItsClusterUpButNothingElseOnSIGTERM(t *testing.T) {
 	}
 }
 
+// uniqueName is prefix with a number that keeps runs apart.
+func uniqueName(prefix string) string {
+	return fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()%1_000_000)
+}
+
+// ownCluster is the cluster name (not created here) with opts, deleted
+// when the test ends, whoever creates it.
+func ownCluster(t *testing.T, name string, opts ...cluster.Option) *cluster.Provider {
+	t.Helper()
+	p, err := cluster.New(append([]cluster.Option{cluster.WithName(name), cluster.WithSwitchContext(false)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Down(context.Background()) })
+	return p
+}
+
 // kwokCluster creates a small kwok cluster of the test's own, deleted when
 // the test ends.
 func kwokCluster(t *testing.T, prefix string) *cluster.Provider {
 	t.Helper()
 	requireKwok(t)
 	skipIfInterrupted(t)
-	name := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()%1_000_000)
-	p, err := cluster.New(cluster.WithName(name), cluster.WithNodes(1), cluster.WithSwitchContext(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Down(context.Background()) })
+	p := ownCluster(t, uniqueName(prefix), cluster.WithNodes(1))
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	stop := context.AfterFunc(interrupted, cancel)
@@ -471,13 +456,9 @@ func TestOperatorRunStopsOnSIGTERM(t *testing.T) {
 
 func TestBenchDeletesItsClusterOnSIGTERM(t *testing.T) {
 	requireKwok(t)
-	name := fmt.Sprintf("sigterm-bench-%d", time.Now().UnixNano()%1_000_000)
+	name := uniqueName("sigterm-bench")
 	// bench:operator creates a dedicated cluster named CLUSTER_NAME-bench.
-	p, err := cluster.New(cluster.WithName(name+"-bench"), cluster.WithSwitchContext(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Down(context.Background()) })
+	p := ownCluster(t, name+"-bench")
 	tg := start(t, "bench:operator", "CLUSTER_NAME="+name, "BENCH_PODSETS=100")
 	// Stop it mid-benchmark: once its cluster has the benchmark's pods.
 	eventually(t, 5*time.Minute, "the benchmark creates pods", func() bool {
@@ -507,6 +488,17 @@ func clientsetFor(p *cluster.Provider) (kubernetes.Interface, bool) {
 	return cs, err == nil
 }
 
+// demoSeeded reports whether demo 01 has seeded its namespace on p's
+// cluster: the demos run there.
+func demoSeeded(p *cluster.Provider) bool {
+	cs, ok := clientsetFor(p)
+	if !ok {
+		return false
+	}
+	_, err := cs.CoreV1().Namespaces().Get(context.Background(), "workshop-demo", metav1.GetOptions{})
+	return err == nil
+}
+
 // kindContainers lists the containers of kind cluster name.
 func kindContainers(t *testing.T, name string) []string {
 	t.Helper()
@@ -521,7 +513,7 @@ func TestKindCreationStoppedOnSIGTERMLeavesNoNodes(t *testing.T) {
 	if p := os.Getenv("CLUSTER_PROVIDER"); p != cluster.Kind {
 		t.Skipf("kind only: interrupts the creation of a kind cluster; CLUSTER_PROVIDER=%q", p)
 	}
-	name := fmt.Sprintf("sigterm-kind-%d", time.Now().UnixNano()%1_000_000)
+	name := uniqueName("sigterm-kind")
 	t.Cleanup(func() {
 		if left := kindContainers(t, name); len(left) > 0 {
 			_ = exec.Command("docker", append([]string{"rm", "-f"}, left...)...).Run()
