@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -40,7 +41,14 @@ func TestREADMEs(t *testing.T) {
 
 	name := fmt.Sprintf("readme-%d", time.Now().UnixNano()%1_000_000)
 	env := learnerEnv(t, name)
+	// One deletion at a time: the cleanup waits for the one a stop starts
+	// (below) rather than racing it, then deletes whatever the README
+	// command still made. The test binary must not exit while kwokctl is
+	// still deleting: kwokctl would die with it, halfway.
+	var deleting sync.Mutex
 	down := func() {
+		deleting.Lock()
+		defer deleting.Unlock()
 		p, err := cluster.New(cluster.WithName(name), cluster.WithSwitchContext(false))
 		if err == nil {
 			_ = p.Down(context.Background())
@@ -50,7 +58,7 @@ func TestREADMEs(t *testing.T) {
 	// Stopped, the suite deletes its cluster at once, while the README
 	// command at work stops (up to 6 s for a nested `go tool mage`): the
 	// cluster is then gone within the pipeline's grace even on a loaded
-	// machine. The cleanup above deletes whatever that command still made.
+	// machine.
 	stopDown := context.AfterFunc(ctx, down)
 	defer stopDown()
 	for _, readme := range readmes {
