@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -41,26 +40,16 @@ func TestREADMEs(t *testing.T) {
 
 	name := fmt.Sprintf("readme-%d", time.Now().UnixNano()%1_000_000)
 	env := learnerEnv(t, name)
-	// One deletion at a time: the cleanup waits for the one a stop starts
-	// (below) rather than racing it, then deletes whatever the README
-	// command still made. The test binary must not exit while kwokctl is
-	// still deleting: kwokctl would die with it, halfway.
-	var deleting sync.Mutex
-	down := func() {
-		deleting.Lock()
-		defer deleting.Unlock()
+	// Stopped, the suite deletes its cluster once the README command at
+	// work has stopped, not before: that command (a nested `go tool mage`)
+	// brings the cluster up itself and could put it back. Deleting kills
+	// the components first, so it fits the pipeline's grace.
+	t.Cleanup(func() {
 		p, err := cluster.New(cluster.WithName(name), cluster.WithSwitchContext(false))
 		if err == nil {
 			_ = p.Down(context.Background())
 		}
-	}
-	t.Cleanup(down)
-	// Stopped, the suite deletes its cluster at once, while the README
-	// command at work stops (up to 6 s for a nested `go tool mage`): the
-	// cluster is then gone within the pipeline's grace even on a loaded
-	// machine.
-	stopDown := context.AfterFunc(ctx, down)
-	defer stopDown()
+	})
 	for _, readme := range readmes {
 		if ctx.Err() != nil {
 			break
