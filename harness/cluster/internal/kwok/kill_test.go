@@ -1,13 +1,14 @@
 package kwok
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 )
 
 func TestKillComponentsKillsOnlyTheClustersOwn(t *testing.T) {
@@ -49,12 +50,9 @@ func TestKillComponentsKillsOnlyTheClustersOwn(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("the cluster's own process is still running")
 	}
-	// other is not waited for: killed, it would be a zombie.
-	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(other.Process.Pid), "stat"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if state := string(stat[bytes.LastIndexByte(stat, ')')+2]); state == "Z" {
+	// other is not waited for: killed, it would be a zombie, which
+	// proc.Alive tells apart.
+	if !proc.Alive(other.Process.Pid) {
 		t.Error("a process that does not belong to the cluster was killed")
 	}
 }
