@@ -13,6 +13,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/gomega"
+	"github.com/onsi/gomega/gexec"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -71,7 +72,9 @@ func NewSuite(name string, opts ...Option) *Suite {
 		o(s)
 	}
 	ginkgo.SynchronizedBeforeSuite(s.acquireCluster, s.connect)
-	ginkgo.SynchronizedAfterSuite(func() {}, s.releaseCluster)
+	// gexec.Build (demotest.Build uses it) leaves its binaries in TMPDIR
+	// until they are removed; every process removes its own.
+	ginkgo.SynchronizedAfterSuite(gexec.CleanupBuildArtifacts, s.releaseCluster)
 	ginkgo.BeforeEach(func(ctx ginkgo.SpecContext) {
 		ns := s.NewNamespace(ctx, "")
 		s.mu.Lock()

@@ -20,7 +20,8 @@ var (
 )
 
 // Build compiles the main package pkg (an import path) once per process and returns the
-// binary's path. Call it from a BeforeAll or a spec.
+// binary's path. Call it from a BeforeAll or a spec. The binary lives in gexec's build
+// directory, which a harness/e2e suite removes when the suite ends.
 func Build(pkg string) string {
 	mu.Lock()
 	defer mu.Unlock()
