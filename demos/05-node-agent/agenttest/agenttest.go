@@ -35,7 +35,10 @@ const ReadyTimeout = 2 * time.Minute
 // Agent is one node agent of a suite.
 type Agent struct {
 	Bin, Root, Kubeconfig, Node string
-	Port                        int
+	// State is the agent's root directory (pod logs, compiled modules), a
+	// temporary one removed when the scope that prepared the agent ends.
+	State string
+	Port  int
 	// NodeIP is the address the agent advertises and serves logs on: the
 	// cluster provider's HostIP (loopback on kwok, the kind network's
 	// gateway on kind).
@@ -55,7 +58,7 @@ func Prepare(ctx context.Context, cs kubernetes.Interface, kubeconfig, node stri
 	gomega.Expect(modules.Build(ctx, filepath.Join(root, "demos", "05-node-agent", "modules"), filepath.Join(root, agent.DefaultModuleDir), ginkgo.GinkgoWriter)).To(gomega.Succeed())
 	port, err := proc.FreePort()
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
-	a := &Agent{Bin: demotest.Build(Package), Root: root, Kubeconfig: kubeconfig, Node: node, Port: port, cs: cs}
+	a := &Agent{Bin: demotest.Build(Package), Root: root, State: ginkgo.GinkgoT().TempDir(), Kubeconfig: kubeconfig, Node: node, Port: port, cs: cs}
 	// Where the API server reaches this machine: loopback on kwok, the kind
 	// network's gateway on kind.
 	p, err := cluster.NewFromEnv()
@@ -70,7 +73,7 @@ func (a *Agent) Args(extra ...string) []string {
 	if a.NodeIP != "" {
 		extra = append([]string{"--node-ip", a.NodeIP}, extra...)
 	}
-	return nodedemo.AgentArgs(a.Kubeconfig, a.Node, a.Root, a.Port, extra...)
+	return nodedemo.AgentArgs(a.Kubeconfig, a.Node, a.Root, a.State, a.Port, extra...)
 }
 
 // Start runs the agent and waits until its node is Ready.

@@ -305,7 +305,7 @@ var _ = Describe("node agent", Ordered, func() {
 	It("refuses a second agent with the same node name, and leaves the first one running", func(ctx SpecContext) {
 		other, err := proc.FreePort()
 		Expect(err).NotTo(HaveOccurred())
-		s := demotest.Run(ag.Bin, "", nodedemo.AgentArgs(suite.Kubeconfig(), nodeName, ag.Root, other)...)
+		s := demotest.Run(ag.Bin, "", nodedemo.AgentArgs(suite.Kubeconfig(), nodeName, ag.Root, GinkgoT().TempDir(), other)...)
 		Expect(s.ExitCode()).To(Equal(1))
 		Expect(s.Err).To(gbytes.Say("already run by another agent"))
 		Expect(ag.Session.ExitCode()).To(Equal(-1))
@@ -320,7 +320,7 @@ var _ = Describe("node agent", Ordered, func() {
 		Expect(s.ExitCode()).To(Equal(1))
 		Expect(s.Err).To(gbytes.Say("cannot reach the Kubernetes API server"))
 
-		s = demotest.Run(ag.Bin, "", nodedemo.AgentArgs(suite.Kubeconfig(), "nodeagent-no-store", ag.Root, freePort(), "--module-dir", filepath.Join(dir, "none"))...)
+		s = demotest.Run(ag.Bin, "", nodedemo.AgentArgs(suite.Kubeconfig(), "nodeagent-no-store", ag.Root, filepath.Join(dir, "state"), freePort(), "--module-dir", filepath.Join(dir, "none"))...)
 		Expect(s.ExitCode()).To(Equal(1))
 		Expect(s.Err).To(gbytes.Say("nodeAgent:modules"))
 		_, err := suite.Clientset().CoreV1().Nodes().Get(ctx, "nodeagent-no-store", metav1.GetOptions{})

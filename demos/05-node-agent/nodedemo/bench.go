@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -60,12 +61,12 @@ func Bench(ctx context.Context, c Config) (err error) {
 	if err != nil {
 		return err
 	}
-	logf, err := os.Create(tmp + "/agent.log")
+	logf, err := os.Create(filepath.Join(tmp, "agent.log"))
 	if err != nil {
 		return err
 	}
 	defer logf.Close()
-	proc, err := Start(bin, logf, c.agentArgs(port,
+	proc, err := Start(bin, logf, c.agentArgs(filepath.Join(tmp, "state"), port,
 		"--max-pods", "400", "--kube-api-qps", "500", "--kube-api-burst", "1000")...)
 	if err != nil {
 		return err

@@ -69,7 +69,8 @@ func Demo(ctx context.Context, c Config) (err error) {
 	}
 	defer logf.Close()
 	c.Header("05 node agent: start the agent as node %s (daemon port %d; its log: %s)", c.NodeName, port, logf.Name())
-	proc, err := Start(bin, logf, c.agentArgs(port, "-v", "1")...)
+	// The agent's state goes with tmp, once the agent has stopped.
+	proc, err := Start(bin, logf, c.agentArgs(filepath.Join(tmp, "state"), port, "-v", "1")...)
 	if err != nil {
 		return err
 	}
@@ -217,11 +218,11 @@ func (c Config) followLines(ctx context.Context, n int, args ...string) error {
 }
 
 // agentArgs are AgentArgs for this demo's node, with its address.
-func (c Config) agentArgs(port int, extra ...string) []string {
+func (c Config) agentArgs(stateDir string, port int, extra ...string) []string {
 	if c.NodeIP != "" {
 		extra = append([]string{"--node-ip", c.NodeIP}, extra...)
 	}
-	return AgentArgs(c.Kubeconfig, c.NodeName, c.Root, port, extra...)
+	return AgentArgs(c.Kubeconfig, c.NodeName, c.Root, stateDir, port, extra...)
 }
 
 // agentAddr is where this demo's agent serves its kubelet API.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -46,12 +45,14 @@ func Start(bin string, log io.Writer, args ...string) (*proc.Process, error) {
 }
 
 // AgentArgs are the flags to run an agent as node name on kubeconfig, with
-// a short restart back-off so a crash loop shows within seconds.
-func AgentArgs(kubeconfig, name, root string, port int, extra ...string) []string {
+// the module store of the repository at root, its state (pod logs, compiled
+// modules) in stateDir, and a short restart back-off so a crash loop shows
+// within seconds. The caller owns stateDir and removes it when done.
+func AgentArgs(kubeconfig, name, root, stateDir string, port int, extra ...string) []string {
 	return append([]string{
 		"--kubeconfig", kubeconfig, "--node-name", name, "--port", strconv.Itoa(port),
 		"--module-dir", filepath.Join(root, agent.DefaultModuleDir),
-		"--root-dir", filepath.Join(os.TempDir(), "nodeagent-"+name),
+		"--root-dir", stateDir,
 		"--crash-loop-backoff", "2s", "--crash-loop-backoff-max", "20s",
 	}, extra...)
 }
