@@ -13,6 +13,13 @@
 //   - when the command's context ends, its whole group gets the stop signal
 //     (SIGTERM by default), and SIGKILL after a grace period.
 //
+// Some commands lose track of what they start: envtest runs etcd and
+// kube-apiserver in process groups of their own, which a test binary killed
+// mid-cleanup leaves behind. Starter.UnderReaper runs such a command under
+// a reaper, a copy of the calling executable that is the subreaper of the
+// command's descendants, passes the first stop on to the command's group
+// and, once the command has exited, stops whatever it left running.
+//
 // StopOnSignals and DieWithParent serve the top of the process tree: the
 // compiled magefile turns SIGTERM and SIGHUP into the cancellation mage
 // already performs for SIGINT.

@@ -50,8 +50,8 @@ func UnderReaper(cmd *exec.Cmd) error { return New().UnderReaper(cmd) }
 // The command runs in a process group of its own, apart from the reaper's,
 // and the reaper applies s's stop policy to it: the first stop signal that
 // reaches the reaper is passed on to the command's group, which is killed
-// with SIGKILL after s's grace period; later ones are not passed on. The reaper thus outlives a command that
-// is slow to stop (a ginkgo suite cleaning up after Ctrl-C) and still
+// with SIGKILL after s's grace period; later ones are not passed on. The
+// reaper thus outlives a command that is slow to stop (a ginkgo suite cleaning up after Ctrl-C) and still
 // stops what it left. For a command made by s.Command, a cancelled context
 // signals the reaper alone, and SIGKILL reaches the reaper only if it has
 // not exited a second after its own work should be done.
