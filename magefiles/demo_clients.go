@@ -41,16 +41,11 @@ func (Demo) PodLister(ctx context.Context) error {
 		return err
 	}
 	kc := p.KubeconfigPath()
-	header("01 pod lister: every pod, listed with the controller-runtime client")
-	if err := runDemo(ctx, "pod-lister", podlister.Exec, "--kubeconfig", kc, "-A"); err != nil {
-		return err
-	}
-	header("01 pod lister: label selector app=web in %s, with the client-go clientset", demoNamespace)
-	if err := runDemo(ctx, "pod-lister", podlister.Exec, "--kubeconfig", kc, "-n", demoNamespace, "-l", "app=web", "--client", "clientgo"); err != nil {
-		return err
-	}
-	header("01 pod lister: pages of 2 pods (limit/continue); -v shows each page's continue token")
-	return runDemo(ctx, "pod-lister", podlister.Exec, "--kubeconfig", kc, "-n", demoNamespace, "--page-size", "2", "-o", "name", "-v")
+	return runSteps(ctx, "01 pod lister", podlister.Exec,
+		step("every pod, listed with the controller-runtime client", "--kubeconfig", kc, "-A"),
+		step("label selector app=web in "+demoNamespace+", with the client-go clientset", "--kubeconfig", kc, "-n", demoNamespace, "-l", "app=web", "--client", "clientgo"),
+		step("pages of 2 pods (limit/continue); -v shows each page's continue token", "--kubeconfig", kc, "-n", demoNamespace, "--page-size", "2", "-o", "name", "-v"),
+	)
 }
 
 // TypedConfigMap runs demo 02: checks every namespace's root CA bundle and round-trips typed settings.
@@ -68,23 +63,12 @@ func (Demo) TypedConfigMap(ctx context.Context) error {
 		return err
 	}
 	kc := p.KubeconfigPath()
-	header("02 typed ConfigMap: kube-root-ca.crt of every namespace, read into a typed struct")
-	if err := runDemo(ctx, "typed-configmap", typedcm.Exec, "ca", "--kubeconfig", kc, "-A"); err != nil {
-		return err
-	}
-	header("02 typed ConfigMap: a broken bundle in %s gets an invalid row and exit code 1", caLabNamespace)
-	if err := expectFailure(ctx, typedcm.Exec, exitRuntime, "ca", "--kubeconfig", kc, "-n", caLabNamespace, "--name", "broken-ca"); err != nil {
-		return err
-	}
-	header("02 typed ConfigMap: settings written with server-side apply, then read back")
-	if err := runDemo(ctx, "typed-configmap", typedcm.Exec, "settings", "set", "--kubeconfig", kc, "-n", demoNamespace, "replicas=3", "debug=true", "refreshInterval=45s"); err != nil {
-		return err
-	}
-	header("02 typed ConfigMap: a wrong-typed value is refused before anything is written (exit code 2)")
-	if err := expectFailure(ctx, typedcm.Exec, exitUsage, "settings", "set", "--kubeconfig", kc, "-n", demoNamespace, "replicas=three"); err != nil {
-		return err
-	}
-	return nil
+	return runSteps(ctx, "02 typed ConfigMap", typedcm.Exec,
+		step("kube-root-ca.crt of every namespace, read into a typed struct", "ca", "--kubeconfig", kc, "-A"),
+		step("a broken bundle in "+caLabNamespace+" gets an invalid row and exit code 1", "ca", "--kubeconfig", kc, "-n", caLabNamespace, "--name", "broken-ca").exits(exitRuntime),
+		step("settings written with server-side apply, then read back", "settings", "set", "--kubeconfig", kc, "-n", demoNamespace, "replicas=3", "debug=true", "refreshInterval=45s"),
+		step("a wrong-typed value is refused before anything is written (exit code 2)", "settings", "set", "--kubeconfig", kc, "-n", demoNamespace, "replicas=three").exits(exitUsage),
+	)
 }
 
 // DynamicObjects runs demo 03: discovery, get of any resource as unstructured data, and apply of a CRD with its instances.
@@ -100,34 +84,17 @@ func (Demo) DynamicObjects(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	kc := p.KubeconfigPath()
-	header("03 dynamic objects: the resources this server serves, from discovery")
-	if err := runDemo(ctx, "dynamic-objects", dynobj.Exec, "resources", "--kubeconfig", kc); err != nil {
-		return err
-	}
-	header("03 dynamic objects: 'po' resolved by the RESTMapper, read with the dynamic client")
-	if err := runDemo(ctx, "dynamic-objects", dynobj.Exec, "get", "po", "--kubeconfig", kc, "-n", demoNamespace); err != nil {
-		return err
-	}
-	header("03 dynamic objects: 'Node' by kind, read with the controller-runtime client as Unstructured")
-	if err := runDemo(ctx, "dynamic-objects", dynobj.Exec, "get", "Node", "--kubeconfig", kc, "--client", "controller-runtime"); err != nil {
-		return err
-	}
-	header("03 dynamic objects: an unknown resource exits 1 and suggests close matches")
-	if err := expectFailure(ctx, dynobj.Exec, exitRuntime, "get", "pdos", "--kubeconfig", kc); err != nil {
-		return err
-	}
+	kc, ns := p.KubeconfigPath(), demoNamespace
 	manifest := filepath.Join(root, "demos", "03-dynamic-objects", "testdata", "widgets.yaml")
-	header("03 dynamic objects: apply a CRD and its instances in one manifest (server-side apply)")
-	if err := runDemo(ctx, "dynamic-objects", dynobj.Exec, "apply", "--kubeconfig", kc, "-n", demoNamespace, "-f", manifest); err != nil {
-		return err
-	}
-	header("03 dynamic objects: the custom resource, unknown when the program was built")
-	if err := runDemo(ctx, "dynamic-objects", dynobj.Exec, "get", "widgets", "--kubeconfig", kc, "-n", demoNamespace); err != nil {
-		return err
-	}
-	header("03 dynamic objects: applying the same manifest again changes nothing")
-	return runDemo(ctx, "dynamic-objects", dynobj.Exec, "apply", "--kubeconfig", kc, "-n", demoNamespace, "-f", manifest)
+	return runSteps(ctx, "03 dynamic objects", dynobj.Exec,
+		step("the resources this server serves, from discovery", "resources", "--kubeconfig", kc),
+		step("'po' resolved by the RESTMapper, read with the dynamic client", "get", "po", "--kubeconfig", kc, "-n", ns),
+		step("'Node' by kind, read with the controller-runtime client as Unstructured", "get", "Node", "--kubeconfig", kc, "--client", "controller-runtime"),
+		step("an unknown resource exits 1 and suggests close matches", "get", "pdos", "--kubeconfig", kc).exits(exitRuntime),
+		step("apply a CRD and its instances in one manifest (server-side apply)", "apply", "--kubeconfig", kc, "-n", ns, "-f", manifest),
+		step("the custom resource, unknown when the program was built", "get", "widgets", "--kubeconfig", kc, "-n", ns),
+		step("applying the same manifest again changes nothing", "apply", "--kubeconfig", kc, "-n", ns, "-f", manifest),
+	)
 }
 
 // demoCluster brings the cluster up and returns a client for seeding sample objects.
@@ -157,24 +124,34 @@ const (
 // demoExec is a demo's in-process entry point (its package's Exec function).
 type demoExec func(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
-// runDemo runs a demo in-process, as its main would, and turns a non-zero exit into an
-// error.
-func runDemo(ctx context.Context, name string, run demoExec, args ...string) error {
-	if code := run(ctx, args, os.Stdout, os.Stderr); code != 0 {
-		return fmt.Errorf("%s %v exited with code %d", name, args, code)
-	}
-	return nil
+// demoStep is one step of a client demo: a header, then the demo run
+// in-process with args, as its main would, expected to exit with code exit.
+type demoStep struct {
+	title string
+	args  []string
+	exit  int
 }
 
-// expectFailure runs a demo that is meant to fail, says whether it failed
-// as expected, and returns an error when the exit code is not the one the
+// step is a demoStep that is expected to succeed.
+func step(title string, args ...string) demoStep { return demoStep{title: title, args: args} }
+
+// exits makes s a step that shows a failure: the demo must exit with code.
+func (s demoStep) exits(code int) demoStep { s.exit = code; return s }
+
+// runSteps runs a demo's steps in order, each under a header that starts
+// with name, and stops at the first step whose exit code is not the one the
 // demo promises.
-func expectFailure(ctx context.Context, run demoExec, want int, args ...string) error {
-	got := run(ctx, args, os.Stdout, os.Stderr)
-	if got != want {
-		return fmt.Errorf("demo %q exited %d, but %d was expected", strings.Join(args, " "), got, want)
+func runSteps(ctx context.Context, name string, run demoExec, steps ...demoStep) error {
+	for _, s := range steps {
+		header("%s: %s", name, s.title)
+		got := run(ctx, s.args, os.Stdout, os.Stderr)
+		if got != s.exit {
+			return fmt.Errorf("%s %q exited with code %d, but %d was expected", name, strings.Join(s.args, " "), got, s.exit)
+		}
+		if got != 0 {
+			fmt.Fprintf(os.Stderr, "(exit code %d, as expected)\n", got)
+		}
 	}
-	fmt.Fprintf(os.Stderr, "(exit code %d, as expected)\n", got)
 	return nil
 }
 
