@@ -83,9 +83,3 @@ func goBuild(ctx context.Context, out, pkg string) error {
 	}
 	return r.Run(ctx, nil, "go", "build", "-o", out, pkg)
 }
-
-// mib renders a byte count in mebibytes, as every benchmark table does.
-func mib(b int64) string { return bench.MiB(b) }
-
-// verdict says whether a figure met its goal.
-func verdict(ok bool) string { return bench.Verdict(ok) }

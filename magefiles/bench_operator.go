@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"text/tabwriter"
-	"time"
 
 	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/bench"
 	"github.com/kubeworkshop/kubeworkshop/harness/cluster"
@@ -18,21 +15,9 @@ import (
 
 // Operator measures the PodSet operator on a dedicated 50-node kwok cluster: 1,000 PodSets x 3 until Available vs a raw client-go loop (BENCH_PODSETS, BENCH_QPS, BENCH_BURST, BENCH_MAX_CONCURRENT, BENCH_KEEP=1).
 func (Bench) Operator(ctx context.Context) error {
-	opts := bench.Options{}
-	for _, e := range []struct {
-		name string
-		set  func(string) error
-	}{
-		{"BENCH_PODSETS", func(v string) (err error) { opts.PodSets, err = strconv.Atoi(v); return }},
-		{"BENCH_QPS", func(v string) (err error) { opts.QPS, err = strconv.ParseFloat(v, 64); return }},
-		{"BENCH_BURST", func(v string) (err error) { opts.Burst, err = strconv.Atoi(v); return }},
-		{"BENCH_MAX_CONCURRENT", func(v string) (err error) { opts.MaxConcurrent, err = strconv.Atoi(v); return }},
-	} {
-		if v := os.Getenv(e.name); v != "" {
-			if err := e.set(v); err != nil {
-				return fmt.Errorf("%s=%q: %w", e.name, v, err)
-			}
-		}
+	var opts bench.Options
+	if err := opts.FromEnv(os.Getenv); err != nil {
+		return err
 	}
 	kubeconfig, workDir, release, err := benchCluster(ctx, "bench", 50)
 	if err != nil {
@@ -44,37 +29,14 @@ func (Bench) Operator(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-
-	tw := tabwriter.NewWriter(os.Stdout, 0, 8, 3, ' ', 0)
-	fmt.Fprintf(tw, "pods\t%d\n", res.Pods)
-	fmt.Fprintf(tw, "raw client-go loop: created / all Ready\t%s / %s\n", res.RawCreate.Round(time.Millisecond), res.RawReady.Round(time.Millisecond))
-	fmt.Fprintf(tw, "operator: PodSets created until all Available\t%s\n", res.OperatorReady.Round(time.Millisecond))
-	fmt.Fprintf(tw, "PodSets deleted until they and their pods are gone\t%s\n", res.OperatorDrain.Round(time.Millisecond))
-	fmt.Fprintf(tw, "pods created, deleted by the operator\t%.0f, %.0f\n", res.PodCreates, res.PodDeletes)
-	fmt.Fprintf(tw, "reconciles (per second)\t%.0f (%.1f/s)\n", res.Reconciles, res.ReconcilesPerSec)
-	fmt.Fprintf(tw, "reconcile errors, failed pod operations\t%.0f, %.0f\n", res.ReconcileErrors, res.PodOpErrors)
-	fmt.Fprintf(tw, "operator peak RSS\t%s\n", mib(res.OperatorPeakRSS))
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Printf("\nthroughput ratio operator/raw: %.2f (goal: at least 0.5) — %s\n", res.Ratio(), verdict(res.Ratio() >= 0.5))
-	fmt.Printf("errors other than conflicts: %.0f (goal: 0) — %s\n", res.ReconcileErrors+res.PodOpErrors,
-		verdict(res.ReconcileErrors+res.PodOpErrors == 0))
-	fmt.Println("(figures only; the benchmark never fails on them)")
-	return nil
+	return res.Print(os.Stdout)
 }
 
 // OperatorChaos SIGKILLs and restarts the PodSet operator at random moments (BENCH_KILLS, default 10) while 200 PodSets (BENCH_PODSETS) converge, scale and drain, and checks invariants from an independent pod watch; it fails when one breaks.
 func (Bench) OperatorChaos(ctx context.Context) error {
-	opts := bench.ChaosOptions{}
-	for name, dst := range map[string]*int{"BENCH_PODSETS": &opts.PodSets, "BENCH_KILLS": &opts.Kills} {
-		if v := os.Getenv(name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				return fmt.Errorf("%s=%q: %w", name, v, err)
-			}
-			*dst = n
-		}
+	var opts bench.ChaosOptions
+	if err := opts.FromEnv(os.Getenv); err != nil {
+		return err
 	}
 	kubeconfig, workDir, release, err := benchCluster(ctx, "chaos", 10)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,6 +23,7 @@ import (
 
 	workshopv1alpha1 "github.com/kubeworkshop/kubeworkshop/demos/04-operator/api/v1alpha1"
 	"github.com/kubeworkshop/kubeworkshop/demos/04-operator/tools/ops"
+	hbench "github.com/kubeworkshop/kubeworkshop/harness/bench"
 	"github.com/kubeworkshop/kubeworkshop/harness/measure"
 )
 
@@ -73,6 +75,28 @@ func (r Result) Ratio() float64 {
 		return 0
 	}
 	return r.RawReady.Seconds() / r.OperatorReady.Seconds()
+}
+
+// Print writes the figures as a table, then how the run compares with the
+// benchmark's goals. The goals are reported, never enforced.
+func (r Result) Print(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+	fmt.Fprintf(tw, "pods\t%d\n", r.Pods)
+	fmt.Fprintf(tw, "raw client-go loop: created / all Ready\t%s / %s\n", r.RawCreate.Round(time.Millisecond), r.RawReady.Round(time.Millisecond))
+	fmt.Fprintf(tw, "operator: PodSets created until all Available\t%s\n", r.OperatorReady.Round(time.Millisecond))
+	fmt.Fprintf(tw, "PodSets deleted until they and their pods are gone\t%s\n", r.OperatorDrain.Round(time.Millisecond))
+	fmt.Fprintf(tw, "pods created, deleted by the operator\t%.0f, %.0f\n", r.PodCreates, r.PodDeletes)
+	fmt.Fprintf(tw, "reconciles (per second)\t%.0f (%.1f/s)\n", r.Reconciles, r.ReconcilesPerSec)
+	fmt.Fprintf(tw, "reconcile errors, failed pod operations\t%.0f, %.0f\n", r.ReconcileErrors, r.PodOpErrors)
+	fmt.Fprintf(tw, "operator peak RSS\t%s\n", hbench.MiB(r.OperatorPeakRSS))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	errs := r.ReconcileErrors + r.PodOpErrors
+	_, err := fmt.Fprintf(w, "\nthroughput ratio operator/raw: %.2f (goal: at least 0.5) — %s\n"+
+		"errors other than conflicts: %.0f (goal: 0) — %s\n(figures only; the benchmark never fails on them)\n",
+		r.Ratio(), hbench.Verdict(r.Ratio() >= 0.5), errs, hbench.Verdict(errs == 0))
+	return err
 }
 
 // Run measures the raw client-go loop first, cleans up, then measures the

@@ -3,12 +3,15 @@ package bench
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	hbench "github.com/kubeworkshop/kubeworkshop/harness/bench"
 )
 
 func TestParallelTreatsAlreadyExistsAsDone(t *testing.T) {
@@ -55,6 +58,33 @@ func TestRatio(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := tt.r.Ratio(); got != tt.want {
 				t.Errorf("Ratio() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestResultPrintSaysWhetherTheGoalsWereMet(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		r    Result
+		want []string
+	}{
+		{"fast enough, no errors", Result{Pods: 3000, RawReady: time.Minute, OperatorReady: time.Minute, OperatorPeakRSS: 64 << 20},
+			[]string{" 3000\n", "64.0 MiB\n", "ratio operator/raw: 1.00 (goal: at least 0.5) — " + hbench.Verdict(true), "errors other than conflicts: 0 (goal: 0) — " + hbench.Verdict(true)}},
+		{"half as fast meets the goal", Result{RawReady: time.Minute, OperatorReady: 2 * time.Minute},
+			[]string{"ratio operator/raw: 0.50 (goal: at least 0.5) — " + hbench.Verdict(true)}},
+		{"too slow, with errors", Result{RawReady: time.Minute, OperatorReady: 4 * time.Minute, ReconcileErrors: 2, PodOpErrors: 1},
+			[]string{"ratio operator/raw: 0.25 (goal: at least 0.5) — " + hbench.Verdict(false), "errors other than conflicts: 3 (goal: 0) — " + hbench.Verdict(false)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out strings.Builder
+			if err := tt.r.Print(&out); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("Print() wrote\n%s\nwant it to contain %q", out.String(), w)
+				}
 			}
 		})
 	}
