@@ -184,8 +184,18 @@ func (r *Runner) gotestsum(ctx context.Context, s proc.Starter, env []string, na
 	if err := os.MkdirAll(filepath.Dir(junit), 0o755); err != nil {
 		return nil, err
 	}
-	gargs := append([]string{"tool", "gotestsum", "--format", "pkgname-and-test-fails", "--junitfile", junit, "--"}, args...)
-	return r.commandWith(ctx, s, env, "go", gargs...), nil
+	// gotestsum runs as the command itself, not under `go tool`: `go tool`
+	// passes every signal on to the tool, so a stop signal sent to the
+	// group reached gotestsum twice. gotestsum forwards the first to go test
+	// and dies of the second, and then go test and the test binaries die of
+	// SIGPIPE at their next line of output, before their cleanup has run: a
+	// stopped README suite left its cluster behind that way.
+	bin, err := r.Output(ctx, "go", "tool", "-n", "gotestsum")
+	if err != nil {
+		return nil, fmt.Errorf("find gotestsum: %w", err)
+	}
+	gargs := append([]string{"--format", "pkgname-and-test-fails", "--junitfile", junit, "--"}, args...)
+	return r.commandWith(ctx, s, env, strings.TrimSpace(bin), gargs...), nil
 }
 
 // e2eFlags are the go test flags of every e2e run, the soak's included.
