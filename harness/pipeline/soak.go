@@ -108,49 +108,28 @@ func (r *Runner) soakRun(ctx context.Context, p *cluster.Provider, pkgs []string
 	// The suites stop as in the e2e stage (suiteStopper): under a reaper,
 	// with time to delete the clusters they made.
 	cmd := r.commandWith(ctx, suiteStopper, env, "go", args...)
-	if err := suiteStopper.UnderReaper(cmd); err != nil {
-		return nil, err
-	}
-	cmd.Stdout = nil // read below
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	log, err := os.Create(filepath.Join(artifacts, "go-test.json"))
+	path := filepath.Join(artifacts, "go-test.json")
+	log, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}
 	defer log.Close()
-	if err := cmd.Start(); err != nil {
+	// The report goes to a file, not through a pipe to this process: when
+	// the soak is stopped it returns at once (as in E2E, its cluster is
+	// deleted within mage's grace), and suites still stopping must not die
+	// of SIGPIPE at their next line of output, before their cleanup.
+	cmd.Stdout = log
+	err = r.runUntil(ctx, cmd, suiteStopper.UnderReaper, true)
+	var exit interface{ ExitCode() int }
+	if err != nil && (ctx.Err() != nil || !errors.As(err, &exit)) {
+		return nil, err // stopped, or go test did not run; failed suites are a result
+	}
+	f, err := os.Open(path)
+	if err != nil {
 		return nil, err
 	}
-	type result struct {
-		outcome    map[string]bool
-		perr, werr error
-	}
-	done := make(chan result, 1)
-	go func() {
-		outcome, perr := ParseTestJSON(io.TeeReader(out, log))
-		done <- result{outcome, perr, cmd.Wait()}
-	}()
-	var res result
-	select {
-	case res = <-done:
-	case <-ctx.Done():
-		// As in E2E: the soak's cluster is deleted now, within mage's
-		// grace, while the suites finish stopping on their own.
-		r.Logf("stopping the suites; they finish stopping on their own (pid %d)", cmd.Process.Pid)
-		return nil, ctx.Err()
-	}
-	outcome, perr, werr := res.outcome, res.perr, res.werr
-	if perr != nil {
-		return nil, perr
-	}
-	var exit interface{ ExitCode() int }
-	if werr != nil && !errors.As(werr, &exit) {
-		return nil, werr
-	}
-	return outcome, nil
+	defer f.Close()
+	return ParseTestJSON(f)
 }
 
 // ParseTestJSON reads `go test -json` output and returns each package's
