@@ -241,9 +241,12 @@ func (r *Runner) Run(ctx context.Context, blocks []Block) error {
 	}
 	var running []*exec.Cmd // left running by earlier blocks, stopped at the end
 	defer func() {
+		grace := stopGrace
+		if ctx.Err() != nil {
+			grace = interruptGrace
+		}
 		for _, c := range running {
-			_ = proc.StopGroup(c, syscall.SIGINT)
-			_ = c.Wait()
+			stopAndWait(c, grace)
 		}
 	}()
 	for _, b := range blocks {
@@ -347,11 +350,31 @@ func (s *shell) start(command string) (*exec.Cmd, error) {
 	return cmd, cmd.Start()
 }
 
+// stopGrace is how long a command gets after Ctrl-C when its block is done
+// with it (a background block's time is up, or the README has ended): a
+// nested `go tool mage` is done within mage's 5 s.
+const stopGrace = 6 * time.Second
+
+// interruptGrace is how long a command gets after Ctrl-C when the run
+// itself is stopped. The caller then deletes what the README made, all
+// within the 8 s the pipeline gives a stopped suite (pipeline.suiteStopper):
+// a nested `go tool mage` may take up to mage's 5 s to stop, and the
+// deletion would not fit after the full stopGrace.
+const interruptGrace = 2 * time.Second
+
 // stopper ends a command like Ctrl-C in a terminal: SIGINT to its group,
-// SIGKILL 6 s later. A nested `go tool mage` is done within mage's 5 s;
-// the pipeline gives a stopped suite 8 s in all (pipeline.suiteStopper),
-// which leaves time to delete the README's cluster after this.
-var stopper = proc.New(proc.WithStopSignal(syscall.SIGINT), proc.WithGrace(6*time.Second))
+// SIGKILL stopGrace later; run shortens that to interruptGrace when the
+// run is stopped.
+var stopper = proc.New(proc.WithStopSignal(syscall.SIGINT), proc.WithGrace(stopGrace))
+
+// stopAndWait sends Ctrl-C to c's group, and SIGKILL if c has not exited
+// after grace, and waits for it.
+func stopAndWait(c *exec.Cmd, grace time.Duration) {
+	_ = proc.StopGroup(c, syscall.SIGINT)
+	kill := time.AfterFunc(grace, func() { _ = proc.StopGroup(c, syscall.SIGKILL) })
+	_ = c.Wait()
+	kill.Stop()
+}
 
 // run runs one command and returns its exit status. In the background
 // mode the command is stopped with Ctrl-C once background has passed, and
@@ -371,7 +394,21 @@ func (s *shell) run(ctx context.Context, command string, out *bytes.Buffer, time
 	cmd.Dir, cmd.Env = s.dir, s.env
 	w := io.MultiWriter(out, s.log)
 	cmd.Stdout, cmd.Stderr = w, w
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	// A stopped run kills the command sooner than the stopper would.
+	exited := make(chan struct{})
+	stopKill := context.AfterFunc(ctx, func() {
+		select {
+		case <-exited:
+		case <-time.After(interruptGrace):
+			_ = proc.StopGroup(cmd, syscall.SIGKILL)
+		}
+	})
+	err := cmd.Wait()
+	close(exited)
+	stopKill()
 	if ctx.Err() != nil {
 		return 0, ctx.Err()
 	}

@@ -2,10 +2,15 @@ package docrun
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubeworkshop/kubeworkshop/harness/proc"
 )
 
 func TestParse(t *testing.T) {
@@ -130,5 +135,51 @@ func TestRunFailsWhenALeftRunningCommandDies(t *testing.T) {
 	_, err := run(t, f)
 	if err == nil || !strings.Contains(err.Error(), "left running by an earlier block has exited") {
 		t.Fatalf("want the died-early error, got %v", err)
+	}
+}
+
+// A stopped run must not give its commands the normal 6 s: the README
+// suite deletes its cluster after them, within the pipeline's 8 s. The
+// commands here ignore Ctrl-C, so only the SIGKILL ends them.
+func TestRunStoppedKillsItsCommandsWithinTheInterruptGrace(t *testing.T) {
+	for _, tt := range []struct{ name, md string }{
+		{"a foreground command", "```sh\ntrap '' INT; echo $$ > %[1]s; while :; do sleep 0.1; done\n```\n"},
+		{"a command left running", "```sh\n# leave-running\ntrap '' INT; echo $$ > %[1]s; while :; do sleep 0.1; done\n```\n\n```sh\nsleep 60\n```\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			pidFile := dir + "/pid"
+			f := dir + "/README.md"
+			if err := os.WriteFile(f, []byte(fmt.Sprintf(tt.md, pidFile)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			blocks, err := Parse(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan error, 1)
+			go func() { done <- (&Runner{Dir: dir, Env: os.Environ()}).Run(ctx, blocks) }()
+			var pid int
+			for pid == 0 {
+				select {
+				case err := <-done:
+					t.Fatalf("Run returned before its command started: %v", err)
+				case <-time.After(10 * time.Millisecond):
+				}
+				b, _ := os.ReadFile(pidFile)
+				pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+			}
+			cancel()
+			start := time.Now()
+			<-done
+			// Generous against the 2 s grace; the normal one is 6 s.
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("Run returned %s after it was stopped; want the interrupt grace (%s), not %s", took, interruptGrace, stopGrace)
+			}
+			if proc.Alive(pid) {
+				t.Errorf("the command (pid %d) still runs after Run returned", pid)
+			}
+		})
 	}
 }

@@ -25,8 +25,11 @@ func TestREADMEs(t *testing.T) {
 	if p := os.Getenv("CLUSTER_PROVIDER"); p != "" && p != cluster.Kwok {
 		t.Skipf("the READMEs are checked on kwok clusters of their own; CLUSTER_PROVIDER=%s", p)
 	}
+	// Stop signals keep being caught until the cleanups below have run: a
+	// second Ctrl-C must not kill the binary before it has deleted its
+	// cluster.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	t.Cleanup(stop)
 	root, err := repo.Root("")
 	if err != nil {
 		t.Fatal(err)
