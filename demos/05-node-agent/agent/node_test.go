@@ -37,7 +37,7 @@ func TestCheckLease(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			err := New(cs, WithNodeName("n")).checkLease(t.Context())
+			err := New(cs, WithNodeName("n"), WithRootDir(t.TempDir())).checkLease(t.Context())
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Errorf("checkLease = %v, want %q", err, tt.wantErr)
 			}
@@ -47,7 +47,7 @@ func TestCheckLease(t *testing.T) {
 
 func TestRegisterRefusesAKwokNode(t *testing.T) {
 	cs := fake.NewClientset(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "kwok-node-0", Annotations: map[string]string{kwokNodeAnnotation: "fake"}}})
-	err := New(cs, WithNodeName("kwok-node-0")).register(t.Context())
+	err := New(cs, WithNodeName("kwok-node-0"), WithRootDir(t.TempDir())).register(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "kwok node") {
 		t.Errorf("register = %v, want a refusal", err)
 	}
@@ -55,7 +55,7 @@ func TestRegisterRefusesAKwokNode(t *testing.T) {
 
 func TestRegisterAndStatus(t *testing.T) {
 	cs := fake.NewClientset()
-	a := New(cs, WithNodeName("wasm-0"), WithPort(10260), WithMaxPods(42))
+	a := New(cs, WithNodeName("wasm-0"), WithPort(10260), WithMaxPods(42), WithRootDir(t.TempDir()))
 	if err := a.register(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestRegisterAndStatus(t *testing.T) {
 
 func TestReportStatusKeepsHeartbeatsCurrent(t *testing.T) {
 	cs := fake.NewClientset()
-	a := New(cs, WithNodeName("wasm-0"))
+	a := New(cs, WithNodeName("wasm-0"), WithRootDir(t.TempDir()))
 	if err := a.register(t.Context()); err != nil {
 		t.Fatal(err)
 	}
