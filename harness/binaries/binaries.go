@@ -385,9 +385,12 @@ func (s *Set) build(ctx context.Context, o options, todo []Binary) error {
 	cmd := buildStopper.Command(ctx, "go", args...)
 	cmd.Dir = o.toolsDir
 	cmd.Env = append(os.Environ(), "GOWORK=off")
-	compiled := &packageCounter{out: o.progress}
-	cmd.Stdout, cmd.Stderr = o.progress, compiled
-	stop := reportProgress(o.progress, tmp, todo, start, compiled, total)
+	// go build's output and the progress reports reach o.progress at the
+	// same time.
+	progress := &proc.SyncWriter{W: o.progress}
+	compiled := &packageCounter{out: progress}
+	cmd.Stdout, cmd.Stderr = progress, compiled
+	stop := reportProgress(progress, tmp, todo, start, compiled, total)
 	err = cmd.Run()
 	stop()
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -234,7 +233,7 @@ func (r *Runner) Run(ctx context.Context, blocks []Block) error {
 		log = io.Discard
 	}
 	// Commands left running write to the log while later ones run.
-	sh := &shell{dir: r.Dir, env: r.Env, state: state, log: &syncWriter{w: log}}
+	sh := &shell{dir: r.Dir, env: r.Env, state: state, log: &proc.SyncWriter{W: log}}
 	timeout := r.Timeout
 	if timeout == 0 {
 		timeout = 10 * time.Minute
@@ -316,21 +315,6 @@ func tail(s string) string {
 		lines = append([]string{"…"}, lines[len(lines)-30:]...)
 	}
 	return strings.Join(lines, "\n")
-}
-
-// syncWriter serialises writes from commands that run at the same time. It
-// has no ReadFrom on purpose: bytes.Buffer's would hold on to the buffer's
-// storage while a background command's pipe blocks, and drop what others
-// wrote meanwhile.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 // shell is the learner's terminal: its directory and environment.
