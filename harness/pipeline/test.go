@@ -195,7 +195,9 @@ func (r *Runner) gotestsum(ctx context.Context, s proc.Starter, env []string, na
 		return nil, fmt.Errorf("find gotestsum: %w", err)
 	}
 	gargs := append([]string{"--format", "pkgname-and-test-fails", "--junitfile", junit, "--"}, args...)
-	return r.commandWith(ctx, s, env, strings.TrimSpace(bin), gargs...), nil
+	cmd := r.commandWith(ctx, s, env, strings.TrimSpace(bin), gargs...)
+	cmd.Args[0] = "gotestsum" // its name in errors and in ps, not the build cache's path
+	return cmd, nil
 }
 
 // e2eFlags are the go test flags of every e2e run, the soak's included.
