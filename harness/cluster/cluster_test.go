@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
@@ -303,5 +304,61 @@ func TestIsKindNode(t *testing.T) {
 		if got := IsKindNode(n); got != tt.want {
 			t.Errorf("IsKindNode(%q) = %v, want %v", tt.providerID, got, tt.want)
 		}
+	}
+}
+
+// Another writer (kubectl, kind, a second cluster) holds <file>.lock while
+// it writes; modifyDefault must try again until the lock is released, and
+// name the lock when it never is.
+func TestModifyDefaultWaitsForAnotherWritersLock(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		release bool
+	}{
+		{"the lock is released", true},
+		{"the lock stays", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			userCfg := filepath.Join(t.TempDir(), "config")
+			writeKubeconfig(t, userCfg, "prod", "https://prod.example:6443")
+			t.Setenv("KUBECONFIG", userCfg)
+			lock := userCfg + ".lock"
+			if err := os.WriteFile(lock, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			defer func(d time.Duration) { lockWait = d }(lockWait)
+			lockWait = 500 * time.Millisecond
+			if tt.release {
+				lockWait = time.Minute
+			}
+			tries := 0
+			err := modifyDefault(defaultPathOptions(t.TempDir()), func(c *clientcmdapi.Config) bool {
+				tries++
+				if tries == 2 && tt.release {
+					if err := os.Remove(lock); err != nil { // the other writer is done
+						t.Fatal(err)
+					}
+				}
+				c.CurrentContext = "mine"
+				c.Contexts["mine"] = clientcmdapi.NewContext()
+				return true
+			})
+			if !tt.release {
+				if err == nil || !strings.Contains(err.Error(), "config.lock") || !strings.Contains(err.Error(), "remove the .lock file") {
+					t.Fatalf("modifyDefault with a lock that stays = %v, want an error naming the lock", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := clientcmd.LoadFromFile(userCfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tries != 2 || got.CurrentContext != "mine" || got.Contexts["prod"] == nil {
+				t.Fatalf("after %d tries: current %q, contexts %v; want 2 tries, mine current, prod kept", tries, got.CurrentContext, keys(got.Contexts))
+			}
+		})
 	}
 }
