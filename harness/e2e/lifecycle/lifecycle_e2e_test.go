@@ -64,9 +64,13 @@ func skipIfInterrupted(t *testing.T) {
 
 type target struct {
 	t    *testing.T
+	name string
 	cmd  *exec.Cmd
 	mark string
 	out  *bytes.Buffer
+	// exited is closed once cmd has exited, with its error in err.
+	exited chan struct{}
+	err    error
 }
 
 // start runs `go tool mage name` from the repository root in a process
@@ -91,7 +95,8 @@ func start(t *testing.T, name string, env ...string) *target {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	tg := &target{t: t, cmd: cmd, mark: mark, out: out}
+	tg := &target{t: t, name: name, cmd: cmd, mark: mark, out: out, exited: make(chan struct{})}
+	go func() { tg.err = cmd.Wait(); close(tg.exited) }()
 	t.Cleanup(func() {
 		// Whatever happened, leave nothing of this target running.
 		for _, pid := range tg.processes() {
@@ -140,6 +145,24 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 	}
 }
 
+// eventually is eventually for a condition the running target brings
+// about: it fails at once, with the target's output, if the target exits
+// first.
+func (tg *target) eventually(timeout time.Duration, what string, cond func() bool) {
+	tg.t.Helper()
+	eventually(tg.t, timeout, what, func() bool {
+		if cond() {
+			return true
+		}
+		select {
+		case <-tg.exited:
+			tg.t.Fatalf("go tool mage %s exited (%v) before %s", tg.name, tg.err, what)
+		default:
+		}
+		return false
+	})
+}
+
 // stop sends sig to the top process alone and checks that within 10 s the
 // top process has exited and no process of the target is left, except
 // those keep says belong to something meant to outlive it.
@@ -149,8 +172,6 @@ func (tg *target) stop(sig syscall.Signal, keep func(pid int) bool) {
 	if err := tg.cmd.Process.Signal(sig); err != nil {
 		t.Fatalf("signal the top process: %v", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- tg.cmd.Wait() }()
 	var left []int
 	for deadline := time.Now().Add(stopBound); ; time.Sleep(100 * time.Millisecond) {
 		left = left[:0]
@@ -170,7 +191,7 @@ func (tg *target) stop(sig syscall.Signal, keep func(pid int) bool) {
 		}
 	}
 	select {
-	case <-exited:
+	case <-tg.exited:
 	case <-time.After(stopBound):
 		t.Fatalf("the top process had not exited %s after %v", stopBound, sig)
 	}
@@ -199,7 +220,7 @@ func TestSlidesServeStopsOnAnySignal(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 			tg := start(t, "slides:serve", "SLIDES_ADDR="+addr)
-			eventually(t, 3*time.Minute, "the slide server listens on "+addr, func() bool { return listening(addr) })
+			tg.eventually(3*time.Minute, "the slide server listens on "+addr, func() bool { return listening(addr) })
 			// Loopback only, as it says.
 			ls, err := exposure.Listeners(tg.processes())
 			if err != nil {
@@ -256,7 +277,7 @@ func TestUnitTestsLeaveNoEnvtestOnSIGTERM(t *testing.T) {
 	// the target's TMPDIR must be empty once it has stopped.
 	tmp := t.TempDir()
 	tg := start(t, "test", "TMPDIR="+tmp)
-	eventually(t, 5*time.Minute, "an envtest etcd of the unit tests runs", func() bool {
+	tg.eventually(5*time.Minute, "an envtest etcd of the unit tests runs", func() bool {
 		for _, pid := range tg.processes() {
 			if command(pid) == "etcd" {
 				return true
@@ -299,7 +320,7 @@ func TestE2EDeletesTheClusterItCreatedOnSIGTERM(t *testing.T) {
 	p := ownCluster(t, name)
 	tg := start(t, "e2e", "CLUSTER_NAME="+name, "SUITE=smoke")
 	// Stop it while the suite's test binary runs against the new cluster.
-	eventually(t, 5*time.Minute, "the smoke suite runs", func() bool {
+	tg.eventually(5*time.Minute, "the smoke suite runs", func() bool {
 		for _, pid := range tg.processes() {
 			if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); bytes.Contains(cmdline, []byte("smoke.test")) {
 				return true
@@ -341,7 +362,7 @@ func TestE2EStoppedInTheREADMEsLeavesNoClusterOfTheirs(t *testing.T) {
 	// Stop it once demo 01's README runs on that cluster: it has seeded
 	// its namespace, with a nested `go tool mage` at work.
 	var readme *cluster.Provider
-	eventually(t, 10*time.Minute, "demo 01's README runs on the README suite's cluster", func() bool {
+	tg.eventually(10*time.Minute, "demo 01's README runs on the README suite's cluster", func() bool {
 		if readme == nil {
 			n := tg.readmeCluster()
 			if n == "" {
@@ -368,7 +389,7 @@ func TestDemoLeavesItsClusterUpButNothingElseOnSIGTERM(t *testing.T) {
 	// The demos have started once demo 01 has seeded its namespace: the
 	// cluster is no longer being created (a healthy cluster alone may still
 	// be inside Up, whose interruption rightly deletes it).
-	eventually(t, 5*time.Minute, "the demos run on the cluster", func() bool { return demoSeeded(p) })
+	tg.eventually(5*time.Minute, "the demos run on the cluster", func() bool { return demoSeeded(p) })
 	tg.stop(syscall.SIGTERM, func(pid int) bool {
 		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 		return bytes.Contains(cmdline, []byte(dir))
@@ -427,7 +448,7 @@ func TestOperatorRunStopsOnSIGTERM(t *testing.T) {
 	tg := start(t, "operator:run", "CLUSTER_NAME="+p.Name(), "KUBECONFIG=",
 		"OPERATOR_FLAGS=--health-probe-bind-address "+probes+" --metrics-bind-address "+metrics)
 	// /readyz answers once the operator's caches have synced: it is running.
-	eventually(t, 5*time.Minute, "the operator is ready on "+probes, func() bool {
+	tg.eventually(5*time.Minute, "the operator is ready on "+probes, func() bool {
 		resp, err := http.Get("http://" + probes + "/readyz")
 		if err != nil {
 			return false
@@ -461,7 +482,7 @@ func TestBenchDeletesItsClusterOnSIGTERM(t *testing.T) {
 	p := ownCluster(t, name+"-bench")
 	tg := start(t, "bench:operator", "CLUSTER_NAME="+name, "BENCH_PODSETS=100")
 	// Stop it mid-benchmark: once its cluster has the benchmark's pods.
-	eventually(t, 5*time.Minute, "the benchmark creates pods", func() bool {
+	tg.eventually(5*time.Minute, "the benchmark creates pods", func() bool {
 		cs, ok := clientsetFor(p)
 		if !ok {
 			return false
@@ -521,7 +542,7 @@ func TestKindCreationStoppedOnSIGTERMLeavesNoNodes(t *testing.T) {
 	})
 	tg := start(t, "cluster:up", "CLUSTER_PROVIDER=kind", "CLUSTER_NAME="+name)
 	// kind's Create takes no context: stop it once it has made a node.
-	eventually(t, 5*time.Minute, "kind creates a node container", func() bool { return len(kindContainers(t, name)) > 0 })
+	tg.eventually(5*time.Minute, "kind creates a node container", func() bool { return len(kindContainers(t, name)) > 0 })
 	tg.stop(syscall.SIGTERM, nil)
 	if left := kindContainers(t, name); len(left) > 0 {
 		t.Errorf("node containers left after SIGTERM during creation: %v", left)
